@@ -1,0 +1,171 @@
+package cwlogs
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// MessageType values CloudWatch Logs sends.
+const (
+	// DataMessage carries log events.
+	DataMessage = "DATA_MESSAGE"
+	// ControlMessage is CloudWatch checking that the destination is reachable;
+	// it carries no log events and must be acknowledged and ignored.
+	ControlMessage = "CONTROL_MESSAGE"
+)
+
+// Default limits. A CloudWatch subscription delivers at most about 1 MiB of
+// log events per invocation (the PutLogEvents batch limit), so 64 MiB of
+// decompressed JSON is far beyond anything legitimate while still fitting a
+// 128 MB function.
+const (
+	DefaultMaxDecompressed = 64 << 20
+	DefaultMaxLine         = 1 << 20
+)
+
+// Errors returned by Decode. Each is wrapped with detail; test with errors.Is.
+var (
+	// ErrBase64 means awslogs.data is not valid standard base64.
+	ErrBase64 = errors.New("awslogs.data is not valid base64")
+	// ErrGzip means the decoded bytes are not a valid gzip stream.
+	ErrGzip = errors.New("awslogs.data is not a valid gzip stream")
+	// ErrTooLarge means the decompressed payload exceeds Limits.MaxDecompressed.
+	ErrTooLarge = errors.New("decompressed payload exceeds the size limit")
+	// ErrJSON means the decompressed payload is not the JSON document
+	// CloudWatch Logs sends.
+	ErrJSON = errors.New("payload is not a CloudWatch Logs subscription document")
+)
+
+// Limits bounds what Decode accepts.
+type Limits struct {
+	// MaxDecompressed is the largest decompressed payload, in bytes.
+	MaxDecompressed int
+	// MaxLine is the longest log event message, in bytes after unescaping.
+	// Longer events are counted in Payload.Oversized and left out.
+	MaxLine int
+}
+
+// LogEvent is one log event: for API Gateway, one access-log line.
+type LogEvent struct {
+	ID        string
+	Timestamp int64 // Unix milliseconds
+	Message   string
+}
+
+// Payload is a decoded subscription delivery.
+type Payload struct {
+	MessageType         string
+	Owner               string // the AWS account id that owns the log group
+	LogGroup            string
+	LogStream           string
+	SubscriptionFilters []string
+	LogEvents           []LogEvent
+	// Oversized counts events whose message was longer than Limits.MaxLine.
+	Oversized int
+	// DecompressedBytes is the size of the JSON document.
+	DecompressedBytes int
+}
+
+// Decoder decodes payloads, reusing its buffers between calls. A Decoder is
+// not safe for concurrent use; build one per Lambda container.
+type Decoder struct {
+	lim Limits
+	raw []byte
+	buf []byte
+	zr  *gzip.Reader
+	br  bytes.Reader
+}
+
+// NewDecoder returns a Decoder enforcing lim; zero fields take the defaults.
+func NewDecoder(lim Limits) *Decoder {
+	if lim.MaxDecompressed <= 0 {
+		lim.MaxDecompressed = DefaultMaxDecompressed
+	}
+	if lim.MaxLine <= 0 {
+		lim.MaxLine = DefaultMaxLine
+	}
+	return &Decoder{lim: lim}
+}
+
+// Decode decodes awslogs.data. The returned strings do not alias the
+// Decoder's buffers, so they stay valid after the next call. It returns
+// ErrBase64, ErrGzip, ErrTooLarge or ErrJSON (wrapped) on bad input.
+func (d *Decoder) Decode(data string) (*Payload, error) {
+	raw, err := d.base64(data)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := d.gunzip(raw)
+	if err != nil {
+		return nil, err
+	}
+	p, err := parseDocument(doc, d.lim.MaxLine)
+	if err != nil {
+		return nil, err
+	}
+	p.DecompressedBytes = len(doc)
+	return p, nil
+}
+
+func (d *Decoder) base64(data string) ([]byte, error) {
+	n := base64.StdEncoding.DecodedLen(len(data))
+	if cap(d.raw) < n {
+		d.raw = make([]byte, n)
+	}
+	raw := d.raw[:n]
+	m, err := base64.StdEncoding.Decode(raw, []byte(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBase64, err)
+	}
+	return raw[:m], nil
+}
+
+// gunzip decompresses raw into the reusable buffer, reading at most one byte
+// past the limit so an oversized stream is detected without inflating it all.
+func (d *Decoder) gunzip(raw []byte) ([]byte, error) {
+	d.br.Reset(raw)
+	var err error
+	if d.zr == nil {
+		d.zr, err = gzip.NewReader(&d.br)
+	} else {
+		err = d.zr.Reset(&d.br)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrGzip, err)
+	}
+	limit := d.lim.MaxDecompressed
+	if cap(d.buf) == 0 {
+		// Access logs compress about 8-12x; start near the final size.
+		d.buf = make([]byte, 0, min(max(len(raw)*10, 64<<10), limit+1))
+	}
+	buf := d.buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) > limit {
+				return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
+			}
+			buf = append(buf, 0)[:len(buf)]
+			buf = buf[:len(buf):min(cap(buf), limit+1)]
+		}
+		n, rerr := d.zr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > limit {
+			d.buf = buf[:0]
+			return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			d.buf = buf[:0]
+			return nil, fmt.Errorf("%w: %v", ErrGzip, rerr)
+		}
+	}
+	d.buf = buf[:0]
+	return buf, nil
+}
