@@ -158,7 +158,7 @@ func (d *Decoder) gunzip(raw []byte) ([]byte, error) {
 			d.buf = buf[:0]
 			return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
 		}
-		if rerr == io.EOF {
+		if errors.Is(rerr, io.EOF) {
 			break
 		}
 		if rerr != nil {

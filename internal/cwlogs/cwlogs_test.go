@@ -268,3 +268,27 @@ func FuzzDecode(f *testing.F) {
 		_, _ = NewDecoder(Limits{MaxDecompressed: 1 << 20}).Decode(data)
 	})
 }
+
+func TestEncodeRoundTrip(t *testing.T) {
+	in := &Payload{
+		MessageType: DataMessage, Owner: "123456789012", LogGroup: "/aws/apigateway/x", LogStream: "s",
+		SubscriptionFilters: []string{"f"},
+		LogEvents:           []LogEvent{{ID: "1", Timestamp: 2, Message: `{"a":"\"b\""}`}, {ID: "3", Timestamp: 4, Message: "é"}},
+	}
+	data, err := Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := Encode(in)
+	if again != data {
+		t.Error("Encode is not deterministic")
+	}
+	out, err := NewDecoder(Limits{}).Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertMatchesReference(t, data, out)
+	if out.LogEvents[0].Message != in.LogEvents[0].Message || out.Owner != in.Owner {
+		t.Errorf("round trip: %+v", out)
+	}
+}

@@ -1,0 +1,90 @@
+# gwtap — build, test and run the SAM application locally.
+# `make help` lists the targets.
+
+SHELL := /bin/bash
+GO ?= go
+ARCH ?= arm64
+GOARCH_arm64 := arm64
+GOARCH_x86_64 := amd64
+GOARCH := $(GOARCH_$(ARCH))
+BIN := $(CURDIR)/bin
+FUNCTIONS := $(notdir $(wildcard functions/*))
+LAMBDA_FLAGS := -trimpath -ldflags '-s -w' -tags lambda.norpc
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(BIN)/golangci-lint
+FUZZTIME ?= 10s
+FUZZ_LONG ?= 5m
+
+.PHONY: help build $(addprefix build-,$(FUNCTIONS)) test lint vet unit fuzz-short fuzz bench demo events tools node_modules clean
+
+help: ## list targets
+	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+ifeq ($(GOARCH),)
+$(error ARCH must be arm64 or x86_64, not $(ARCH))
+endif
+
+build: ## build every function's bootstrap for ARCH (arm64 | x86_64) into bin/ARCH/NAME/
+	@for f in $(FUNCTIONS); do \
+		echo "building $$f ($(ARCH))"; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(LAMBDA_FLAGS) -o $(BIN)/$(ARCH)/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+
+# Targets `sam build` calls for functions with `BuildMethod: makefile`: each
+# writes $(ARTIFACTS_DIR)/bootstrap.
+build-IngestFunction:
+	$(call lambda,ingest)
+
+define lambda
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)"; exit 1; }
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
+endef
+
+gwtap: ## build the CLI for this machine into bin/gwtap
+	$(GO) build -o $(BIN)/gwtap ./cmd/gwtap
+
+node_modules: package-lock.json ## install the local AWS stand-ins from the lockfile
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+$(GOLANGCI_LINT):
+	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+tools: node_modules $(GOLANGCI_LINT) ## install everything the tests need
+
+lint: $(GOLANGCI_LINT) ## gofmt + golangci-lint
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GOLANGCI_LINT) run ./...
+
+vet:
+	$(GO) vet ./...
+
+unit: node_modules ## unit and integration tests (integration ones start their own stand-ins)
+	$(GO) test -count=1 ./...
+
+fuzz-short: ## run every fuzz target for FUZZTIME each
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > /dev/null; \
+		done; \
+	done
+
+fuzz: ## run every fuzz target for FUZZ_LONG each
+	$(MAKE) fuzz-short FUZZTIME=$(FUZZ_LONG)
+
+test: lint vet unit fuzz-short build ## everything CI runs
+	$(MAKE) build ARCH=x86_64
+
+bench: ## benchmarks (records/s, ratios to baselines)
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./... | tee bench/latest.txt
+
+events: ## regenerate events/*.json from events/raw/ (reproducible)
+	$(GO) run ./cmd/gwtap events --from-dir events/raw --out events
+
+demo: node_modules ## run the ingest path locally on events/ against a local SQS
+	$(GO) run ./cmd/gwtap local --once
+
+clean:
+	rm -rf $(BIN) .aws-sam

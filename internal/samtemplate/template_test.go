@@ -1,0 +1,636 @@
+package samtemplate
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// moduleRoot is the repository root, seen from this package's directory.
+var moduleRoot = filepath.Join("..", "..")
+
+// schemaPath is the official SAM schema. CI clones the repository next to
+// shared/, so it lives outside the module.
+var schemaPath = filepath.Join(moduleRoot, "..", "shared", "reference", "sam.schema.json")
+
+// compiledSchema compiles the 750 KB schema once for all tests in the package.
+var compiledSchema = sync.OnceValues(func() (*Schema, error) {
+	return CompileSchema(schemaPath)
+})
+
+func samSchema(t *testing.T) *Schema {
+	t.Helper()
+	s, err := compiledSchema()
+	if err != nil {
+		t.Fatalf("compiling the SAM schema (expected at %s, beside the repository): %v", schemaPath, err)
+	}
+	return s
+}
+
+// loadTemplate returns a fresh copy of template.yaml for each caller, so tests
+// that change it in memory cannot affect each other.
+func loadTemplate(t *testing.T) *Template {
+	t.Helper()
+	tpl, err := Load(filepath.Join(moduleRoot, "template.yaml"))
+	if err != nil {
+		t.Fatalf("loading template.yaml: %v", err)
+	}
+	return tpl
+}
+
+func ref(name string) map[string]any { return map[string]any{"Ref": name} }
+
+func getAtt(resource, attribute string) map[string]any {
+	return map[string]any{"Fn::GetAtt": []any{resource, attribute}}
+}
+
+// mustLookup returns the value at path or stops the test.
+func mustLookup(t *testing.T, v any, path ...any) any {
+	t.Helper()
+	got, ok := Lookup(v, path...)
+	if !ok {
+		t.Fatalf("template has nothing at %v", path)
+	}
+	return got
+}
+
+func mustResource(t *testing.T, tpl *Template, logicalID string) Resource {
+	t.Helper()
+	r, ok := tpl.Resource(logicalID)
+	if !ok {
+		t.Fatalf("template has no resource %s", logicalID)
+	}
+	return r
+}
+
+func TestTemplateMatchesSAMSchema(t *testing.T) {
+	t.Parallel()
+	if err := samSchema(t).Validate(loadTemplate(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSAMSchemaRejectsBrokenTemplates proves the validation above can fail:
+// each case breaks a copy of the real template the way a careless edit would.
+func TestSAMSchemaRejectsBrokenTemplates(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		mutate func(doc map[string]any)
+	}{
+		{"unknown property on a SAM function", func(doc map[string]any) {
+			fn, _ := Lookup(doc, "Resources", "IngestFunction", "Properties")
+			fn.(map[string]any)["Handlr"] = "bootstrap"
+		}},
+		{"retry count of the wrong type", func(doc map[string]any) {
+			cfg, _ := Lookup(doc, "Resources", "IngestFunction", "Properties", "EventInvokeConfig")
+			cfg.(map[string]any)["MaximumRetryAttempts"] = "two"
+		}},
+		{"CloudWatchLogs event without FilterPattern", func(doc map[string]any) {
+			props, _ := Lookup(doc, "Resources", "IngestFunction", "Properties", "Events", "AccessLogs", "Properties")
+			delete(props.(map[string]any), "FilterPattern")
+		}},
+		{"OnFailure destination of an unknown type", func(doc map[string]any) {
+			onFailure, _ := Lookup(doc, "Resources", "IngestFunction", "Properties",
+				"EventInvokeConfig", "DestinationConfig", "OnFailure")
+			onFailure.(map[string]any)["Type"] = "Queue"
+		}},
+		{"unknown key in Globals.Function", func(doc map[string]any) {
+			g, _ := Lookup(doc, "Globals", "Function")
+			g.(map[string]any)["Memory"] = 128
+		}},
+		// Only the ECMAScript look-ahead in the schema stops a misspelled SAM
+		// type from passing as an arbitrary CloudFormation resource.
+		{"misspelled SAM resource type", func(doc map[string]any) {
+			fn, _ := Lookup(doc, "Resources", "IngestFunction")
+			fn.(map[string]any)["Type"] = "AWS::Serverless::Functon"
+		}},
+		{"resource without a Type", func(doc map[string]any) {
+			q, _ := Lookup(doc, "Resources", "TrafficQueue")
+			delete(q.(map[string]any), "Type")
+		}},
+	}
+	schema := samSchema(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			broken := loadTemplate(t).Clone()
+			tc.mutate(broken.Document())
+			err := schema.Validate(broken)
+			var validationErr *jsonschema.ValidationError
+			if !errors.As(err, &validationErr) {
+				t.Fatalf("Validate error = %v, want a *jsonschema.ValidationError", err)
+			}
+		})
+	}
+}
+
+// TestWiring pins the connections between resources that the code relies on
+// and that the schema cannot see.
+func TestWiring(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	ingest := mustResource(t, tpl, "IngestFunction")
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{
+			"TrafficQueue redrives to DeadLetterQueue after MaxReceiveCount deliveries",
+			mustLookup(t, mustResource(t, tpl, "TrafficQueue").Properties, "RedrivePolicy"),
+			map[string]any{"deadLetterTargetArn": getAtt("DeadLetterQueue", "Arn"), "maxReceiveCount": ref("MaxReceiveCount")},
+		},
+		{
+			"TrafficQueue accepts the largest message ingest writes",
+			mustLookup(t, mustResource(t, tpl, "TrafficQueue").Properties, "MaximumMessageSize"),
+			ref("MaxMessageBytes"),
+		},
+		{
+			"IngestFunction's OnFailure destination is IngestFailureQueue",
+			mustLookup(t, ingest.Properties, "EventInvokeConfig", "DestinationConfig", "OnFailure"),
+			map[string]any{"Type": "SQS", "Destination": getAtt("IngestFailureQueue", "Arn")},
+		},
+		{
+			"IngestFunction is retried twice before its OnFailure destination",
+			mustLookup(t, ingest.Properties, "EventInvokeConfig", "MaximumRetryAttempts"),
+			2,
+		},
+		{
+			"IngestFunction is built by the Makefile",
+			ingest.Metadata["BuildMethod"],
+			"makefile",
+		},
+		{
+			"the stack owns the access-log group only when none is given",
+			mustResource(t, tpl, "ApiGatewayLogGroup").Condition,
+			"CreateApiGatewayLogGroup",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if !reflect.DeepEqual(tc.got, tc.want) {
+				t.Errorf("got %#v, want %#v", tc.got, tc.want)
+			}
+		})
+	}
+}
+
+func TestIngestFunctionEnvironment(t *testing.T) {
+	t.Parallel()
+	env, err := loadTemplate(t).EnvVars("IngestFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The exact set: a variable added here without the config code reading
+	// it, or the other way round, should be a deliberate change.
+	want := map[string]any{
+		"X_WALLARM_APPLICATION_ID": ref("ApplicationId"),
+		"GWTAP_QUEUE_URL":          ref("TrafficQueue"),
+		"GWTAP_MAX_MESSAGE_BYTES":  ref("MaxMessageBytes"),
+		"GWTAP_METRICS_NAMESPACE":  "gwtap",
+	}
+	if !reflect.DeepEqual(env, want) {
+		t.Errorf("IngestFunction environment = %#v, want %#v", env, want)
+	}
+}
+
+// pseudo stands in for the values CloudFormation supplies at deployment.
+var pseudo = map[string]string{
+	"AWS::Partition": "aws",
+	"AWS::Region":    "eu-west-1",
+	"AWS::AccountId": "123456789012",
+	"AWS::StackName": "gwtap",
+}
+
+func withPseudo(values map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range pseudo {
+		out[k] = v
+	}
+	for k, v := range values {
+		out[k] = v
+	}
+	return out
+}
+
+// TestAccessLogGroup checks, for both values of ApiGatewayLogGroupName, which
+// log group exists, which one IngestFunction subscribes, and which ARN the
+// stack tells the user to paste into API Gateway.
+func TestAccessLogGroup(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		groupName string
+		// wantCreated says whether the stack creates ApiGatewayLogGroup.
+		wantCreated bool
+		wantGroup   string
+	}{
+		{"created by the stack", "", true, "/aws/apigateway/gwtap-access"},
+		{"existing group", "API-Gateway-Execution-Logs_abc123/prod", false, "API-Gateway-Execution-Logs_abc123/prod"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tpl := loadTemplate(t)
+			values := withPseudo(map[string]string{"ApiGatewayLogGroupName": tc.groupName})
+
+			group := mustResource(t, tpl, "ApiGatewayLogGroup")
+			created, err := tpl.EvalCondition(group.Condition, values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if created != tc.wantCreated {
+				t.Fatalf("ApiGatewayLogGroup created = %v, want %v", created, tc.wantCreated)
+			}
+			if created {
+				// Ref of a log group is its name: feed it to what refers to it.
+				name, err := tpl.Resolve(group.Properties["LogGroupName"], values)
+				if err != nil {
+					t.Fatal(err)
+				}
+				values["ApiGatewayLogGroup"] = fmt.Sprint(name)
+			}
+
+			events, err := tpl.Events("IngestFunction")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var subscribed []any
+			for _, e := range events {
+				if e.Type != "CloudWatchLogs" {
+					continue
+				}
+				name, err := tpl.Resolve(e.Properties["LogGroupName"], values)
+				if err != nil {
+					t.Fatal(err)
+				}
+				subscribed = append(subscribed, name)
+			}
+			if want := []any{tc.wantGroup}; !reflect.DeepEqual(subscribed, want) {
+				t.Errorf("IngestFunction subscribes %v, want %v", subscribed, want)
+			}
+
+			output, ok := tpl.Output("ApiGatewayLogGroupArn")
+			if !ok {
+				t.Fatal("no output ApiGatewayLogGroupArn")
+			}
+			arn, err := tpl.Resolve(output["Value"], values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// API Gateway wants the bare log-group ARN, without the ":*"
+			// that GetAtt on a log group would add.
+			wantARN := "arn:aws:logs:eu-west-1:123456789012:log-group:" + tc.wantGroup
+			if arn != wantARN {
+				t.Errorf("ApiGatewayLogGroupArn = %#v, want %q", arn, wantARN)
+			}
+		})
+	}
+}
+
+func TestDeadLetterQueueAcceptsOnlyTrafficQueue(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	values := withPseudo(nil)
+	name, err := tpl.Resolve(mustLookup(t, mustResource(t, tpl, "TrafficQueue").Properties, "QueueName"), values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := tpl.Resolve(mustLookup(t, mustResource(t, tpl, "DeadLetterQueue").Properties, "RedriveAllowPolicy"), values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"redrivePermission": "byQueue",
+		"sourceQueueArns":   []any{fmt.Sprintf("arn:aws:sqs:eu-west-1:123456789012:%s", name)},
+	}
+	if !reflect.DeepEqual(policy, want) {
+		t.Errorf("DeadLetterQueue RedriveAllowPolicy = %#v, want %#v", policy, want)
+	}
+}
+
+func TestQueues(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	queues := tpl.ResourcesOfType("AWS::SQS::Queue")
+	if len(queues) < 3 {
+		t.Fatalf("found %d queues, want at least TrafficQueue, DeadLetterQueue, IngestFailureQueue", len(queues))
+	}
+	for _, q := range queues {
+		t.Run(q.LogicalID, func(t *testing.T) {
+			t.Parallel()
+			if q.Properties["SqsManagedSseEnabled"] != true {
+				t.Errorf("SqsManagedSseEnabled = %#v, want true: messages carry client IPs", q.Properties["SqsManagedSseEnabled"])
+			}
+		})
+	}
+
+	// A standard queue keeps the original enqueue time when SQS moves a
+	// message to its DLQ, so a DLQ that expires sooner loses messages.
+	traffic := mustResource(t, tpl, "TrafficQueue").Properties["MessageRetentionPeriod"]
+	dlq := mustResource(t, tpl, "DeadLetterQueue").Properties["MessageRetentionPeriod"]
+	if tr, ok1 := traffic.(int); !ok1 {
+		t.Errorf("TrafficQueue MessageRetentionPeriod = %#v, want a number", traffic)
+	} else if d, ok2 := dlq.(int); !ok2 || d <= tr {
+		t.Errorf("DeadLetterQueue MessageRetentionPeriod = %#v, want more than TrafficQueue's %d", dlq, tr)
+	}
+}
+
+// sqsPolicyTemplates names the SAM policy templates that grant SQS access.
+var sqsPolicyTemplates = []string{"SQSSendMessagePolicy", "SQSPollerPolicy"}
+
+func TestIngestFunctionPermissions(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	policies, err := tpl.Policies("IngestFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sqs []any
+	for _, p := range policies {
+		m, _ := p.(map[string]any)
+		for _, name := range sqsPolicyTemplates {
+			if params, ok := m[name]; ok {
+				sqs = append(sqs, map[string]any{name: params})
+			}
+		}
+	}
+	for _, st := range tpl.IAMStatements() {
+		if !strings.HasPrefix(st.Where, "IngestFunction.") {
+			continue
+		}
+		for _, a := range st.Actions {
+			if s, _ := a.(string); strings.HasPrefix(s, "sqs:") {
+				sqs = append(sqs, st.Raw)
+				break
+			}
+		}
+	}
+	// The OnFailure destination's sqs:SendMessage is added by SAM from
+	// EventInvokeConfig, so the only SQS policy written here is TrafficQueue's.
+	want := []any{map[string]any{"SQSSendMessagePolicy": map[string]any{"QueueName": getAtt("TrafficQueue", "QueueName")}}}
+	if !reflect.DeepEqual(sqs, want) {
+		t.Errorf("IngestFunction SQS policies = %#v, want %#v", sqs, want)
+	}
+}
+
+func TestFunctionsFollowTheBuildConvention(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	functions := tpl.ResourcesOfType(FunctionType)
+	if len(functions) == 0 {
+		t.Fatal("template has no functions")
+	}
+	for _, fn := range functions {
+		t.Run(fn.LogicalID, func(t *testing.T) {
+			t.Parallel()
+			props, err := tpl.FunctionProperties(fn.LogicalID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for key, want := range map[string]any{
+				"Runtime": "provided.al2023",
+				"Handler": "bootstrap",
+				"CodeUri": ".",
+			} {
+				if props[key] != want {
+					t.Errorf("%s = %#v, want %q", key, props[key], want)
+				}
+			}
+			if got := fn.Metadata["BuildMethod"]; got != "makefile" {
+				t.Errorf("Metadata.BuildMethod = %#v, want makefile: sam build runs build-%s", got, fn.LogicalID)
+			}
+			if got, want := props["Architectures"], []any{ref("Architecture")}; !reflect.DeepEqual(got, want) {
+				t.Errorf("Architectures = %#v, want %#v so one parameter picks what the Makefile builds", got, want)
+			}
+		})
+	}
+}
+
+// TestMakefileBuildsEveryFunction checks that `sam build` finds a target for
+// each function: with BuildMethod makefile it runs build-<LogicalId> in the
+// Makefile at CodeUri, the repository root.
+func TestMakefileBuildsEveryFunction(t *testing.T) {
+	t.Parallel()
+	makefile, err := os.ReadFile(filepath.Join(moduleRoot, "Makefile"))
+	if err != nil {
+		t.Fatalf("reading the top-level Makefile that sam build uses: %v", err)
+	}
+	for _, fn := range loadTemplate(t).ResourcesOfType(FunctionType) {
+		target := regexp.MustCompile(`(?m)^build-` + regexp.QuoteMeta(fn.LogicalID) + `:`)
+		if !target.Match(makefile) {
+			t.Errorf("Makefile has no build-%s target", fn.LogicalID)
+		}
+	}
+}
+
+// TestNoWildcardPermissions keeps permissions least-privilege: every written
+// IAM statement names its actions and resources, and no function attaches a
+// managed policy, whose contents the template cannot show.
+func TestNoWildcardPermissions(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	for _, st := range tpl.IAMStatements() {
+		if len(st.NotActions) > 0 {
+			t.Errorf("%s uses NotAction; list the allowed actions instead", st.Where)
+		}
+		if len(st.Actions) == 0 {
+			t.Errorf("%s lists no actions", st.Where)
+		}
+		for _, a := range st.Actions {
+			if s, ok := a.(string); !ok || strings.Contains(s, "*") {
+				t.Errorf("%s: action %#v is not an explicit action", st.Where, a)
+			}
+		}
+		if slices.Contains(st.Resources, any("*")) {
+			t.Errorf("%s applies to every resource", st.Where)
+		}
+	}
+	for _, fn := range tpl.ResourcesOfType(FunctionType) {
+		policies, err := tpl.Policies(fn.LogicalID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range policies {
+			if _, isName := p.(string); isName {
+				t.Errorf("%s.Policies[%d] attaches managed policy %v", fn.LogicalID, i, p)
+			}
+		}
+	}
+}
+
+func TestAlarmsNotifyOnlyWhenATopicIsGiven(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	alarms := tpl.ResourcesOfType("AWS::CloudWatch::Alarm")
+	watched := map[string]bool{}
+	for _, a := range alarms {
+		metric, _ := a.Properties["MetricName"].(string)
+		dims, _ := a.Properties["Dimensions"].([]any)
+		for _, d := range dims {
+			v, _ := Lookup(d, "Value")
+			watched[fmt.Sprintf("%s %v", metric, v)] = true
+		}
+	}
+	for _, want := range []string{
+		fmt.Sprintf("Errors %v", ref("IngestFunction")),
+		fmt.Sprintf("Throttles %v", ref("IngestFunction")),
+		fmt.Sprintf("ApproximateNumberOfMessagesVisible %v", getAtt("IngestFailureQueue", "QueueName")),
+		fmt.Sprintf("ApproximateNumberOfMessagesVisible %v", getAtt("DeadLetterQueue", "QueueName")),
+	} {
+		if !watched[want] {
+			t.Errorf("no alarm on %s", want)
+		}
+	}
+
+	tests := []struct {
+		name  string
+		topic string
+		want  []any
+	}{
+		{"without a topic", "", nil},
+		{"with a topic", "arn:aws:sns:eu-west-1:123456789012:ops", []any{"arn:aws:sns:eu-west-1:123456789012:ops"}},
+	}
+	for _, tc := range tests {
+		for _, a := range alarms {
+			t.Run(tc.name+"/"+a.LogicalID, func(t *testing.T) {
+				t.Parallel()
+				props, err := tpl.Resolve(a.Properties, map[string]string{"AlarmTopicArn": tc.topic})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, key := range []string{"AlarmActions", "OKActions"} {
+					got, _ := Lookup(props, key)
+					if tc.want == nil && got != nil || tc.want != nil && !reflect.DeepEqual(got, tc.want) {
+						t.Errorf("%s = %#v, want %#v", key, got, tc.want)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestParameters(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	tests := []struct {
+		parameter string
+		key       string
+		want      any
+	}{
+		// The seed's default application.
+		{"ApplicationId", "Default", "-1"},
+		{"NodeScheme", "AllowedValues", []any{"http", "https"}},
+		{"NodeScheme", "Default", "https"},
+		{"Architecture", "AllowedValues", []any{"arm64", "x86_64"}},
+		{"Architecture", "Default", "arm64"},
+		{"ApiGatewayLogGroupName", "Default", ""},
+		// The SQS MaximumMessageSize range, so the parameter cannot ask for a
+		// queue SQS refuses to create.
+		{"MaxMessageBytes", "Default", 262144},
+		{"MaxMessageBytes", "MinValue", 1024},
+		{"MaxMessageBytes", "MaxValue", 1048576},
+		{"MaxReceiveCount", "Default", 5},
+		{"SubscriptionFilterPattern", "Default", ""},
+		{"AlarmTopicArn", "Default", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.parameter+"."+tc.key, func(t *testing.T) {
+			t.Parallel()
+			p, ok := tpl.Parameter(tc.parameter)
+			if !ok {
+				t.Fatalf("no parameter %s", tc.parameter)
+			}
+			if !reflect.DeepEqual(p[tc.key], tc.want) {
+				t.Errorf("%s.%s = %#v, want %#v", tc.parameter, tc.key, p[tc.key], tc.want)
+			}
+		})
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	tests := []struct {
+		output string
+		want   any
+	}{
+		{"TrafficQueueUrl", ref("TrafficQueue")},
+		{"DeadLetterQueueUrl", ref("DeadLetterQueue")},
+		{"IngestFailureQueueUrl", ref("IngestFailureQueue")},
+		{"IngestFunctionArn", getAtt("IngestFunction", "Arn")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.output, func(t *testing.T) {
+			t.Parallel()
+			o, ok := tpl.Output(tc.output)
+			if !ok {
+				t.Fatalf("no output %s", tc.output)
+			}
+			if !reflect.DeepEqual(o["Value"], tc.want) {
+				t.Errorf("%s = %#v, want %#v", tc.output, o["Value"], tc.want)
+			}
+		})
+	}
+}
+
+// TestParameterPatterns checks the AllowedPattern constraints accept what the
+// seed documents and refuse the usual mistakes. CloudFormation matches them
+// with Java regular expressions; these patterns mean the same in RE2.
+func TestParameterPatterns(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	tests := []struct {
+		parameter string
+		value     string
+		want      bool
+	}{
+		{"ApplicationId", "-1", true},
+		{"ApplicationId", "42", true},
+		{"ApplicationId", "", false},
+		{"ApplicationId", "app-1", false},
+		{"NodeURL", "node.example.com", true},
+		{"NodeURL", "192.0.2.1:5050", true},
+		{"NodeURL", "[2001:db8::1]:8443", true},
+		{"NodeURL", "https://node.example.com", false},
+		{"NodeURL", "node.example.com/v1", false},
+		{"NodeURL", "", false},
+		{"ApiGatewayLogGroupName", "", true},
+		{"ApiGatewayLogGroupName", "API-Gateway-Access-Logs_abc123/prod", true},
+		{"ApiGatewayLogGroupName", "arn:aws:logs:eu-west-1:123456789012:log-group:x", false},
+		{"AlarmTopicArn", "", true},
+		{"AlarmTopicArn", "arn:aws:sns:eu-west-1:123456789012:ops-alerts", true},
+		{"AlarmTopicArn", "ops-alerts", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.parameter+"="+tc.value, func(t *testing.T) {
+			t.Parallel()
+			p, ok := tpl.Parameter(tc.parameter)
+			if !ok {
+				t.Fatalf("no parameter %s", tc.parameter)
+			}
+			pattern, _ := p["AllowedPattern"].(string)
+			re, err := regexp.Compile(pattern)
+			if err != nil {
+				t.Fatalf("%s AllowedPattern %q: %v", tc.parameter, pattern, err)
+			}
+			if got := re.MatchString(tc.value); got != tc.want {
+				t.Errorf("%s AllowedPattern %q matches %q = %v, want %v", tc.parameter, pattern, tc.value, got, tc.want)
+			}
+			if def, ok := p["Default"].(string); ok && !re.MatchString(def) {
+				t.Errorf("%s Default %q does not match its own AllowedPattern", tc.parameter, def)
+			}
+		})
+	}
+}
