@@ -80,8 +80,10 @@ test: lint vet unit fuzz-short build ## everything CI runs
 bench: ## benchmarks (records/s, ratios to baselines)
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./... | tee bench/latest.txt
 
-events: ## regenerate events/*.json from events/raw/ (reproducible)
-	$(GO) run ./cmd/gwtap events --from-dir events/raw --out events
+events: ## regenerate events/*.json from events/raw/ (reproducible; a test checks they match)
+	$(GO) run ./cmd/gwtap events -from-dir events/raw -out events
+	$(GO) run ./cmd/gwtap events -control -out events/cloudwatch-control-message.json
+	$(GO) run ./cmd/gwtap events -synthetic 1900 -seed 7 -out events/cloudwatch-large-batch.json
 
 demo: node_modules ## run the ingest path locally on events/ against a local SQS
 	$(GO) run ./cmd/gwtap local --once

@@ -35,6 +35,7 @@ type eventsOptions struct {
 	logGroup, logStream  string
 	owner, start, filter string
 	maxEvents            int
+	lines                bool
 }
 
 func runEvents(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -44,6 +45,7 @@ func runEvents(_ context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&o.fromDir, "from-dir", "", "make one event per *.log file in this directory, named cloudwatch-<name>.json in -out")
 	fs.IntVar(&o.synthetic, "synthetic", 0, "generate this many lines of realistic synthetic traffic instead of reading files")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for -synthetic")
+	fs.BoolVar(&o.lines, "lines", false, "with -synthetic: write the raw access-log lines instead of events")
 	fs.BoolVar(&o.control, "control", false, "write the CONTROL_MESSAGE CloudWatch sends when a subscription is created")
 	fs.StringVar(&o.logGroup, "log-group", "/aws/apigateway/gwtap-demo", "log group name in the event")
 	fs.StringVar(&o.logStream, "log-stream", "", "log stream name (default: derived from the input name)")
@@ -74,6 +76,9 @@ func runEvents(_ context.Context, args []string, stdout, stderr io.Writer) error
 		lines := make([]string, o.synthetic)
 		for i := range lines {
 			lines[i] = synth.SeedJSON(g.Next())
+		}
+		if o.lines {
+			return writeLines(o.out, stdout, lines)
 		}
 		return writeEvents(o, stdout, "synthetic", lines, start, false)
 	}
@@ -206,6 +211,19 @@ func writeEvents(o eventsOptions, stdout io.Writer, name string, lines []string,
 // defaultEventsOptions are the values `gwtap events` uses without flags.
 func defaultEventsOptions() eventsOptions {
 	return eventsOptions{logGroup: "/aws/apigateway/gwtap-demo", owner: "123456789012", filter: "gwtap", maxEvents: maxEventsPerPayload}
+}
+
+// writeLines writes raw lines to path, or to stdout when path is empty.
+func writeLines(path string, stdout io.Writer, lines []string) error {
+	body := strings.Join(lines, "\n") + "\n"
+	if path == "" {
+		_, err := io.WriteString(stdout, body)
+		return err
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		return fmt.Errorf("writing lines: %w", err)
+	}
+	return nil
 }
 
 // eventID mimics CloudWatch's 56-digit event ids, deterministically.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -115,6 +116,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	cmd := exec.CommandContext(ctx, node, filepath.Join(root, filepath.FromSlash(scriptPath)),
 		"--port", strconv.Itoa(opts.Port), "--exit-with-stdin")
 	cmd.Dir = root
+	cmd.Env = serverEnv(os.Environ())
 	cmd.Stdout = ready
 	cmd.Stderr = s.stderr
 	setProcessGroup(cmd)
@@ -259,6 +261,15 @@ func listQueues(ctx context.Context, client *http.Client, endpoint string) error
 		return fmt.Errorf("ListQueues answered %s: %s", resp.Status, bytes.TrimSpace(body))
 	}
 	return nil
+}
+
+// serverEnv is the environment for the server: this process's, less
+// NODE_EXTRA_CA_CERTS. The server makes no TLS connections, and loading a CA
+// bundle at startup costs Node.js a noticeable part of its startup time.
+func serverEnv(environ []string) []string {
+	return slices.DeleteFunc(environ, func(kv string) bool {
+		return strings.HasPrefix(kv, "NODE_EXTRA_CA_CERTS=")
+	})
 }
 
 // findRepoRoot returns the nearest directory at or above dir (the working
