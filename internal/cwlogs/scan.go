@@ -3,6 +3,8 @@ package cwlogs
 import (
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/gwtap/gwtap/internal/swar"
 )
 
 // maxDepth bounds the nesting of values skipped inside the document, so a
@@ -84,17 +86,30 @@ func (s *scanner) keep() (span, error) {
 	b := s.b
 	i, w := s.i, s.w
 	start := w
-	for i < len(b) {
-		c := b[i]
-		if c == '"' {
+	for {
+		// Skip the plain run up to the next quote or backslash, eight bytes
+		// at a time, and move it down in one copy.
+		j := i
+		for j+8 <= len(b) {
+			x := swar.Load(b, j)
+			if m := swar.Eq(x, '"') | swar.Eq(x, '\\'); m != 0 {
+				j += swar.First(m)
+				goto found
+			}
+			j += 8
+		}
+		for j < len(b) && b[j] != '"' && b[j] != '\\' {
+			j++
+		}
+	found:
+		w += copy(b[w:], b[i:j])
+		i = j
+		if i >= len(b) {
+			break
+		}
+		if b[i] == '"' {
 			s.i, s.w = i+1, w
 			return span{start, w - start}, nil
-		}
-		if c != '\\' {
-			b[w] = c
-			w++
-			i++
-			continue
 		}
 		if i+1 >= len(b) {
 			break
