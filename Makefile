@@ -77,8 +77,11 @@ fuzz: ## run every fuzz target for FUZZ_LONG each
 test: lint vet unit fuzz-short build ## everything CI runs
 	$(MAKE) build ARCH=x86_64
 
-bench: ## benchmarks (records/s, ratios to baselines)
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./... | tee bench/latest.txt
+BENCHTIME ?= 1s
+bench: ## benchmarks, then one table of figures, ratios and targets (bench/report.md, bench/report.json)
+	@mkdir -p bench
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 1 ./... | tee bench/latest.txt
+	$(GO) run ./cmd/benchreport -md bench/report.md -json bench/report.json < bench/latest.txt
 
 events: ## regenerate events/*.json from events/raw/ (reproducible; a test checks they match)
 	$(GO) run ./cmd/gwtap events -from-dir events/raw -out events
