@@ -76,8 +76,9 @@ type Payload struct {
 type Decoder struct {
 	lim Limits
 	raw []byte
-	buf []byte
 	zr  *gzip.Reader
+	// lastSize is the previous payload's decompressed size.
+	lastSize int
 	br  bytes.Reader
 }
 
@@ -92,8 +93,9 @@ func NewDecoder(lim Limits) *Decoder {
 	return &Decoder{lim: lim}
 }
 
-// Decode decodes awslogs.data. The returned strings do not alias the
-// Decoder's buffers, so they stay valid after the next call. It returns
+// Decode decodes awslogs.data. The returned strings share one buffer that
+// nothing writes to after Decode returns, so they stay valid and unchanged
+// after later calls. It returns
 // ErrBase64, ErrGzip, ErrTooLarge or ErrJSON (wrapped) on bad input.
 func (d *Decoder) Decode(data string) (*Payload, error) {
 	raw, err := d.base64(data)
@@ -125,8 +127,13 @@ func (d *Decoder) base64(data string) ([]byte, error) {
 	return raw[:m], nil
 }
 
-// gunzip decompresses raw into the reusable buffer, reading at most one byte
-// past the limit so an oversized stream is detected without inflating it all.
+// gunzip decompresses raw into a new buffer, reading at most one byte past
+// the limit so an oversized stream is detected without inflating it all.
+//
+// The buffer is fresh for every payload, never reused: the decoded strings
+// alias it (see parseDocument), so it must not change once Decode returns.
+// Its first size is the last payload's, which spares regrowth in a warm
+// container.
 func (d *Decoder) gunzip(raw []byte) ([]byte, error) {
 	d.br.Reset(raw)
 	var err error
@@ -139,33 +146,26 @@ func (d *Decoder) gunzip(raw []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %v", ErrGzip, err)
 	}
 	limit := d.lim.MaxDecompressed
-	if cap(d.buf) == 0 {
-		// Access logs compress about 8-12x; start near the final size.
-		d.buf = make([]byte, 0, min(max(len(raw)*10, 64<<10), limit+1))
-	}
-	buf := d.buf[:0]
+	// Access logs compress about 8-12x; start near the final size.
+	size := max(d.lastSize+d.lastSize/8, len(raw)*10, 64<<10)
+	buf := make([]byte, 0, min(size, limit+1))
 	for {
 		if len(buf) == cap(buf) {
-			if len(buf) > limit {
-				return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
-			}
 			buf = append(buf, 0)[:len(buf)]
 			buf = buf[:len(buf):min(cap(buf), limit+1)]
 		}
 		n, rerr := d.zr.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if len(buf) > limit {
-			d.buf = buf[:0]
 			return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
 		}
 		if errors.Is(rerr, io.EOF) {
 			break
 		}
 		if rerr != nil {
-			d.buf = buf[:0]
 			return nil, fmt.Errorf("%w: %v", ErrGzip, rerr)
 		}
 	}
-	d.buf = buf[:0]
+	d.lastSize = len(buf)
 	return buf, nil
 }

@@ -3,6 +3,7 @@ package cwlogs
 import (
 	"fmt"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/gwtap/gwtap/internal/swar"
 )
@@ -341,8 +342,14 @@ func parseDocument(doc []byte, maxLine int) (*Payload, error) {
 	if s.i != len(s.b) {
 		return nil, s.fail("trailing data")
 	}
-	// One copy holds every kept string; the events are substrings of it.
-	all := string(doc[:s.w])
+	// Every kept string is packed in doc[:s.w]; they become substrings of one
+	// string over that memory, without a copy. This is safe because doc is
+	// a buffer gunzip made for this payload alone and nothing writes to it
+	// from here on, which is the immutability a Go string needs.
+	var all string
+	if s.w > 0 {
+		all = unsafe.String(&doc[0], s.w)
+	}
 	str := func(sp span) string { return all[sp.off : sp.off+sp.n] }
 	p := &Payload{
 		MessageType: str(msgType),

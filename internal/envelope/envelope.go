@@ -118,6 +118,19 @@ func NewPacker(maxMessageBytes int) (*Packer, error) {
 // it, so Pack guesses the run from the ratio it saw last, then corrects the
 // guess in proportion to the miss: at most a few compressions per message.
 func (p *Packer) Pack(ndjson []byte, ends []int) (msgs []Message, tooLarge int) {
+	msgs, tooLarge, _ = p.pack(ndjson, ends, true)
+	return msgs, tooLarge
+}
+
+// PackSome is Pack for a stream: it packs only full messages, leaving the
+// tail that might not fill one for a later call, and reports how many
+// records (from the start of ends) it consumed. The caller keeps the rest,
+// appends more, and finally calls Pack.
+func (p *Packer) PackSome(ndjson []byte, ends []int) (msgs []Message, tooLarge, consumed int) {
+	return p.pack(ndjson, ends, false)
+}
+
+func (p *Packer) pack(ndjson []byte, ends []int, final bool) (msgs []Message, tooLarge, consumed int) {
 	const (
 		fillTarget  = 0.85 // a message this full is good enough
 		maxAttempts = 4
@@ -125,9 +138,12 @@ func (p *Packer) Pack(ndjson []byte, ends []int) (msgs []Message, tooLarge int) 
 	last := len(ends) - 1
 	start := 0
 	for i := 0; i <= last; {
+		budget := int(float64(p.capacity) / p.ratio * 0.92)
+		if !final && ends[last]-start < 2*budget {
+			return msgs, tooLarge, i
+		}
 		fits, over := -1, last+1 // best run end that fits; smallest that did not
 		var best []byte
-		budget := int(float64(p.capacity) / p.ratio * 0.92)
 		for attempt := 0; attempt < maxAttempts; attempt++ {
 			j := max(min(furthest(ends, i, start, budget), over-1), fits+1, i)
 			if j >= over {
@@ -167,7 +183,7 @@ func (p *Packer) Pack(ndjson []byte, ends []int) (msgs []Message, tooLarge int) 
 		start = ends[fits]
 		i = fits + 1
 	}
-	return msgs, tooLarge
+	return msgs, tooLarge, len(ends)
 }
 
 // halve finds a run starting at record i that fits by repeated halving of

@@ -246,3 +246,55 @@ func TestPackMixedSizes(t *testing.T) {
 		t.Errorf("packed %d (want %d), tooLarge %d (want %d)", got, wantIDs, tooLarge, 300-wantIDs)
 	}
 }
+
+// TestPackSomeStream feeds records in slices, as ingest does, and checks that
+// the stream packs the same records into full messages.
+func TestPackSomeStream(t *testing.T) {
+	ndjson, ends := records(30000, 32, 9)
+	p, err := NewPacker(16 << 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []Message
+	var buf []byte
+	var bufEnds []int
+	prev := 0
+	for k, e := range ends {
+		buf = append(buf, ndjson[prev:e]...)
+		bufEnds = append(bufEnds, len(buf))
+		prev = e
+		if len(buf) < 64<<10 && k != len(ends)-1 {
+			continue
+		}
+		m, tooLarge, n := p.PackSome(buf, bufEnds)
+		if tooLarge != 0 {
+			t.Fatal("tooLarge")
+		}
+		msgs = append(msgs, m...)
+		if n > 0 {
+			off := bufEnds[n-1]
+			buf = buf[:copy(buf, buf[off:])]
+			bufEnds = bufEnds[:copy(bufEnds, bufEnds[n:])]
+			for i := range bufEnds {
+				bufEnds[i] -= off
+			}
+		}
+	}
+	last, _ := p.Pack(buf, bufEnds)
+	msgs = append(msgs, last...)
+	o, _ := NewOpener(0)
+	var joined []byte
+	for i, m := range msgs {
+		raw, err := o.Open(m.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined = append(joined, raw...)
+		if i < len(msgs)-1 && m.Size() < (16<<10)*3/4 {
+			t.Errorf("message %d of %d only %d bytes", i, len(msgs), m.Size())
+		}
+	}
+	if !bytes.Equal(joined, ndjson) {
+		t.Fatal("stream packing lost, duplicated or reordered records")
+	}
+}

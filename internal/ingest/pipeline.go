@@ -127,16 +127,42 @@ func (p *Pipeline) Build(data string) (*Batch, error) {
 		p.ndjson = append(rec.AppendJSON(p.ndjson), '\n')
 		p.ends = append(p.ends, len(p.ndjson))
 		st.Parsed++
+		if len(p.ndjson) >= packEvery {
+			p.packSome(b)
+		}
 	}
-
-	b.Messages, st.TooLarge = p.packer.Pack(p.ndjson, p.ends)
+	msgs, tooLarge := p.packer.Pack(p.ndjson, p.ends)
+	b.Messages = append(b.Messages, msgs...)
+	st.TooLarge += tooLarge
+	st.RawBytes += len(p.ndjson)
 	st.Messages = len(b.Messages)
-	st.RawBytes = len(p.ndjson)
 	for _, m := range b.Messages {
 		st.Enqueued += m.Records
 		st.BodyBytes += len(m.Body)
 	}
 	return b, nil
+}
+
+// packEvery is how much NDJSON Build collects before packing the full
+// messages it holds: the NDJSON of a whole delivery never sits in memory.
+const packEvery = 4 << 20
+
+// packSome packs the full messages in the NDJSON buffer and moves the
+// remaining records to its front.
+func (p *Pipeline) packSome(b *Batch) {
+	msgs, tooLarge, n := p.packer.PackSome(p.ndjson, p.ends)
+	if n == 0 {
+		return
+	}
+	b.Messages = append(b.Messages, msgs...)
+	b.Stats.TooLarge += tooLarge
+	off := p.ends[n-1]
+	b.Stats.RawBytes += off
+	p.ndjson = p.ndjson[:copy(p.ndjson, p.ndjson[off:])]
+	p.ends = p.ends[:copy(p.ends, p.ends[n:])]
+	for i := range p.ends {
+		p.ends[i] -= off
+	}
 }
 
 // clip bounds the free-text fields of r.

@@ -154,3 +154,38 @@ func TestTruncate(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildLargeDeliveryPacksAsItGoes crosses packEvery several times: every
+// record must still arrive once, in order, in full messages.
+func TestBuildLargeDeliveryPacksAsItGoes(t *testing.T) {
+	lines := synthLines(30000, 8)
+	p, err := NewPipeline(testConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Build(payload(t, lines...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Stats.RawBytes < 2*packEvery {
+		t.Fatalf("only %d bytes of NDJSON; the test must cross packEvery", b.Stats.RawBytes)
+	}
+	recs := openAll(t, bodies(b.Messages))
+	if len(recs) != len(lines) || b.Stats.Enqueued != len(lines) {
+		t.Fatalf("%d records in envelopes, %d enqueued, want %d", len(recs), b.Stats.Enqueued, len(lines))
+	}
+	for i, l := range lines {
+		var want record.Record
+		if _, err := accesslog.Parse(l, &want); err != nil {
+			t.Fatal(err)
+		}
+		if recs[i].ID != want.ID {
+			t.Fatalf("record %d is %s, want %s", i, recs[i].ID, want.ID)
+		}
+	}
+	for i, m := range b.Messages[:len(b.Messages)-1] {
+		if m.Size() < testConfig(t).MaxMessageBytes*3/4 {
+			t.Errorf("message %d of %d is only %d bytes", i, len(b.Messages), m.Size())
+		}
+	}
+}
