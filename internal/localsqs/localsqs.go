@@ -68,6 +68,9 @@ type Server struct {
 	endpoint string
 	cmd      *exec.Cmd
 	stderr   *tailBuffer
+	// stdin is held open and never written: the server exits when it
+	// closes, which the kernel does if this process dies without Close.
+	stdin io.Closer
 
 	// stopping is set before this package kills the process, so an exit
 	// that happens without it is reported as a crash.
@@ -126,9 +129,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	// Bounds Wait when something else inherited the output pipes.
 	cmd.WaitDelay = 5 * time.Second
-	// The server exits when this pipe closes, which the kernel does for us
-	// if this process dies without calling Close. Nothing is ever written.
-	if _, err := cmd.StdinPipe(); err != nil {
+	if s.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, fmt.Errorf("starting local-aws-sqs: creating stdin pipe: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
@@ -252,7 +253,8 @@ func listQueues(ctx context.Context, client *http.Client, endpoint string) error
 	if err != nil {
 		return fmt.Errorf("calling ListQueues: %w", err)
 	}
-	defer resp.Body.Close()
+	// A failed Close of a fully read body changes nothing about the answer.
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	if err != nil {
 		return fmt.Errorf("reading ListQueues response: %w", err)

@@ -48,7 +48,7 @@ func TestStartAndClose(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 	if conn, err := net.DialTimeout("tcp", u.Host, time.Second); err == nil {
-		conn.Close()
+		_ = conn.Close()
 		t.Fatalf("%s still accepts connections after Close", u.Host)
 	}
 }
@@ -67,15 +67,19 @@ func TestStartInParallel(t *testing.T) {
 		wg.Go(func() { servers[i], errs[i] = localsqs.Start(t.Context(), localsqs.Options{}) })
 	}
 	wg.Wait()
-	for i, srv := range servers {
-		if errs[i] != nil {
-			t.Fatalf("parallel Start %d: %v", i, errs[i])
+	for _, srv := range servers {
+		if srv != nil {
+			t.Cleanup(func() {
+				if err := srv.Close(); err != nil {
+					t.Error(err)
+				}
+			})
 		}
-		t.Cleanup(func() {
-			if err := srv.Close(); err != nil {
-				t.Error(err)
-			}
-		})
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("parallel Start %d: %v", i, err)
+		}
 	}
 
 	all := append([]*localsqs.Server{first}, servers[:]...)
@@ -94,13 +98,12 @@ func TestStartInParallel(t *testing.T) {
 	}
 	sendBodies(t, newClient(t, first), urls[0], "only on the first")
 	for i, srv := range all {
-		got := queueAttributes(t, newClient(t, srv), urls[i], types.QueueAttributeNameApproximateNumberOfMessages)
-		want := "0"
+		want := 0
 		if i == 0 {
-			want = "1"
+			want = 1
 		}
-		if got[string(types.QueueAttributeNameApproximateNumberOfMessages)] != want {
-			t.Errorf("server %d (%s): ApproximateNumberOfMessages = %q, want %q", i, srv.Endpoint(), got, want)
+		if got := approximateMessages(t, newClient(t, srv), urls[i]); got != want {
+			t.Errorf("server %d (%s): ApproximateNumberOfMessages = %d, want %d", i, srv.Endpoint(), got, want)
 		}
 	}
 }
@@ -113,12 +116,12 @@ func TestStartFailsWhenPortIsTaken(t *testing.T) {
 	if err != nil {
 		t.Fatalf("listening: %v", err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	port := ln.Addr().(*net.TCPAddr).Port
 
 	srv, err := localsqs.Start(t.Context(), localsqs.Options{Port: port, StartTimeout: 10 * time.Second})
 	if err == nil {
-		srv.Close()
+		_ = srv.Close()
 		t.Fatalf("Start on taken port %d succeeded, want an error", port)
 	}
 	if errors.Is(err, localsqs.ErrNotInstalled) {
@@ -144,7 +147,7 @@ func TestStartStopsWithContext(t *testing.T) {
 		if err != nil {
 			return true
 		}
-		conn.Close()
+		_ = conn.Close()
 		return false
 	})
 	if err := srv.Close(); err != nil {
@@ -193,7 +196,7 @@ func TestStartReportsNotInstalled(t *testing.T) {
 
 			srv, err := localsqs.Start(t.Context(), localsqs.Options{Dir: sub, Node: tt.node})
 			if err == nil {
-				srv.Close()
+				_ = srv.Close()
 				t.Fatal("Start succeeded, want ErrNotInstalled")
 			}
 			if !errors.Is(err, localsqs.ErrNotInstalled) {
@@ -504,7 +507,8 @@ func TestChangeMessageVisibility(t *testing.T) {
 	if aws.ToString(second.MessageId) != aws.ToString(first.MessageId) {
 		t.Fatalf("received %s, want %s again", aws.ToString(second.MessageId), aws.ToString(first.MessageId))
 	}
-	// SQS would say 2; local-aws-sqs also counts the ChangeMessageVisibility.
+	// SQS would say 2; local-aws-sqs also counts the ChangeMessageVisibility
+	// (see the package documentation).
 	if got := second.Attributes["ApproximateReceiveCount"]; got != "3" {
 		t.Errorf("ApproximateReceiveCount = %q, want 3 (2 receives + 1 visibility change)", got)
 	}

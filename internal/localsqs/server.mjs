@@ -11,9 +11,13 @@
 // parent that dies without cleaning up (a killed `go test`) never leaves it
 // behind. The Go package internal/localsqs always passes it.
 //
+// --host must be an IPv4 address or a name: local-aws-sqs builds queue URLs
+// from it without IPv6 brackets.
+//
 // The server is started with the AWS behaviours that only slow tests down
 // turned off (waiting 60 s before re-creating a deleted queue's name, and one
-// second before a new queue can be used).
+// second before a new queue can be used), and with shims for ReceiveMessage
+// (see below). Run by hand, it stops on Ctrl-C.
 import { parseArgs } from "node:util";
 import { Readable } from "node:stream";
 import { createServer } from "node:http";
@@ -30,6 +34,11 @@ const { values } = parseArgs({
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`server.mjs: --port must be an integer in [0, 65535], got ${JSON.stringify(values.port)}`);
+  process.exit(2);
+}
+
+if (values.host.includes(":")) {
+  console.error(`server.mjs: --host must be an IPv4 address or a name, got ${JSON.stringify(values.host)}`);
   process.exit(2);
 }
 
