@@ -240,12 +240,15 @@ func upperASCII(s string) string {
 	return s
 }
 
+// hasPrefixFold reports whether s starts with the lower-case ASCII prefix,
+// ignoring case (host names may be logged as the client typed them).
 func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+	return len(s) >= len(prefix) && (s[:len(prefix)] == prefix || equalFoldASCII(s[:len(prefix)], prefix))
 }
 
+// hasSuffixFold is hasPrefixFold for a suffix.
 func hasSuffixFold(s, suffix string) bool {
-	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+	return len(s) >= len(suffix) && (s[len(s)-len(suffix):] == suffix || equalFoldASCII(s[len(s)-len(suffix):], suffix))
 }
 
 // skipSpace returns the index of the first byte at or after i that is not
@@ -266,4 +269,6 @@ func trimRightSpace(s string) string {
 	return s[:end]
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+// isSpace reports whether c is JSON white space. The first comparison
+// settles the common case, a byte that is not.
+func isSpace(c byte) bool { return c <= ' ' && (c == ' ' || c == '\t' || c == '\n' || c == '\r') }

@@ -8,7 +8,7 @@ import (
 	"github.com/gwtap/gwtap/internal/record"
 )
 
-// seedLine is a typical line of the vendor seed's format (about 450 bytes).
+// seedLine is a typical line of the vendor seed's format (488 bytes).
 const seedLine = `{ "requestId": "c6f1a1e4-9b1c-4d1f-8a55-2f4c1b2a7e10", "httpMethod": "GET", "path": "/prod/users/42", "protocol": "HTTP/1.1", "status": "200", "responseLength": "1234", "requestTime": "01/Dec/2026:23:10:48 +0000", "requestTimeEpoch": "1796166648123", "responseLatency": "35", "integrationLatency": "30", "integrationStatus": "200", "errorMessage": "-", "stage": "prod", "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "sourceIp": "203.0.113.7", "userAgent": "curl/8.5.0" }`
 
 // mixedSeedLines returns n seed-format lines that differ in method, path,

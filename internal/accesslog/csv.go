@@ -14,8 +14,8 @@ const maxCSVColumns = 32
 // (older presets end at requestId). Rather than trusting column numbers,
 // it anchors on the first column that is an HTTP method followed by a path
 // or route, so extra leading columns (caller, user, a user agent with
-// commas) do not shift the rest; the columns after it are read in preset
-// order. Values are not quoted by API Gateway, but a column wrapped in
+// commas) do not shift the rest; the columns after it are read as setTail
+// describes. Values are not quoted by API Gateway, but a column wrapped in
 // double quotes is unwrapped.
 func parseCSV(s string, start int, f *fields) error {
 	var cols [maxCSVColumns]span

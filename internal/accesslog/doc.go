@@ -16,14 +16,17 @@
 //     extendedRequestId, integrationErrorMessage, responseType.
 //   - '<': XML, the console presets: <request id="…"> with one child element
 //     per variable, named like the JSON keys.
-//   - "[time]" followed by a quoted request: CLF, the console presets
-//     `ip caller user [time]"METHOD resourcePath protocol" status length
-//     requestId extendedRequestId` (REST) and `ip - - [time] "METHOD routeKey
-//     protocol" …` (HTTP APIs, where the route key brings its own method).
+//   - a bracketed time followed by a quoted request: CLF, the console presets
+//     for REST APIs,
+//     sourceIp caller user [$context.requestTime]"httpMethod resourcePath protocol" status responseLength requestId extendedRequestId,
+//     and for HTTP APIs, where the route key brings its own method,
+//     sourceIp - - [$context.requestTime] "httpMethod routeKey protocol" status responseLength requestId extendedRequestId.
 //   - otherwise, with a comma: CSV, the console presets in the same order as
 //     CLF.
 //
-// Older presets without extendedRequestId are accepted too.
+// Older presets without extendedRequestId are accepted too. In XML, values
+// are taken as API Gateway writes them, unescaped: an element's text runs to
+// its own closing tag; entities are decoded when present.
 //
 // # JSON keys and values
 //
@@ -79,9 +82,15 @@
 //   - Time: requestTimeEpoch (Unix ms; seconds, with or without a fraction,
 //     when below 1e11) is preferred to requestTime (CLF time).
 //   - API id: apiId, else the first label of an execute-api domain.
-//   - In CLF and CSV lines a request-id column holding a short or all-digit
-//     value is ignored, since a wrong id would make the node deduplicate
-//     distinct requests.
+//   - CLF and CSV are positional. In CSV the request is found by its shape
+//     (a method column followed by a path or route column), the time is the
+//     CLF-time column before it and the source IP the first column, so extra
+//     leading columns do not shift anything. After the request, in both
+//     formats, each column is taken only if it has the shape of the next
+//     preset field (status and length: digits or "-"; request ids: at least
+//     eight characters, not all digits), so a customised tail leaves fields
+//     empty instead of filling them wrongly. A wrong id would be worst: the
+//     node deduplicates by id.
 //
 // # Errors
 //

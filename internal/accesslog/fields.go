@@ -42,10 +42,52 @@ const maxKey = 48
 // {"error": {"message": …}} the same key.
 func lookup(prefix, key string) field {
 	if prefix == "" {
-		// Fast path: most lines use API Gateway's own spellings, and a
-		// switch on the raw key is cheaper than normalizing it first.
-		if f, ok := lookupExact(key); ok {
-			return f
+		// Fast path: most lines use the spellings of the vendor seed and
+		// of API Gateway's console presets, and a switch on the raw key is
+		// cheaper than normalizing it first.
+		switch key {
+		case "requestId":
+			return fRequestID
+		case "extendedRequestId":
+			return fExtendedRequestID
+		case "httpMethod":
+			return fMethod
+		case "path":
+			return fPath
+		case "resourcePath":
+			return fResourcePath
+		case "routeKey":
+			return fRouteKey
+		case "protocol":
+			return fProtocol
+		case "stage":
+			return fStage
+		case "apiId":
+			return fAPIID
+		case "domainName":
+			return fDomainName
+		case "sourceIp", "ip":
+			return fSourceIP
+		case "userAgent":
+			return fUserAgent
+		case "errorMessage":
+			return fErrorMessage
+		case "integrationErrorMessage":
+			return fIntegrationError
+		case "requestTime":
+			return fRequestTime
+		case "requestTimeEpoch":
+			return fRequestTimeEpoch
+		case "status":
+			return fStatus
+		case "integrationStatus":
+			return fIntegrationStatus
+		case "responseLength":
+			return fResponseLength
+		case "responseLatency":
+			return fLatency
+		case "integrationLatency":
+			return fIntegrationLatency
 		}
 	}
 	var buf [maxKey]byte
@@ -65,56 +107,6 @@ func lookup(prefix, key string) field {
 		n++
 	}
 	return lookupNormalized(string(buf[:n]))
-}
-
-// lookupExact knows the spellings of the vendor seed format and of API
-// Gateway's console presets.
-func lookupExact(key string) (field, bool) {
-	switch key {
-	case "requestId":
-		return fRequestID, true
-	case "extendedRequestId":
-		return fExtendedRequestID, true
-	case "httpMethod":
-		return fMethod, true
-	case "path":
-		return fPath, true
-	case "resourcePath":
-		return fResourcePath, true
-	case "routeKey":
-		return fRouteKey, true
-	case "protocol":
-		return fProtocol, true
-	case "stage":
-		return fStage, true
-	case "apiId":
-		return fAPIID, true
-	case "domainName":
-		return fDomainName, true
-	case "sourceIp", "ip":
-		return fSourceIP, true
-	case "userAgent":
-		return fUserAgent, true
-	case "errorMessage":
-		return fErrorMessage, true
-	case "integrationErrorMessage":
-		return fIntegrationError, true
-	case "requestTime":
-		return fRequestTime, true
-	case "requestTimeEpoch":
-		return fRequestTimeEpoch, true
-	case "status":
-		return fStatus, true
-	case "integrationStatus":
-		return fIntegrationStatus, true
-	case "responseLength":
-		return fResponseLength, true
-	case "responseLatency":
-		return fLatency, true
-	case "integrationLatency":
-		return fIntegrationLatency, true
-	}
-	return fNone, false
 }
 
 // lookupNormalized maps every accepted spelling, normalized as lookup
@@ -258,88 +250,36 @@ func (f *fields) set(fd field, v string, off int) bool {
 	case fRequestTime:
 		f.requestTime, f.requestTimeOff = v, off
 	case fRequestTimeEpoch:
-		return setNum(&f.epochMs, v, parseEpochMs)
+		if v == "" {
+			f.epochMs = 0
+			return true
+		}
+		var ok bool
+		f.epochMs, ok = parseEpochMs(v)
+		return ok
 	case fStatus:
-		return setNum(&f.status, v, parseNumber)
+		return setNum(&f.status, v)
 	case fIntegrationStatus:
-		return setNum(&f.integrationStatus, v, parseNumber)
+		return setNum(&f.integrationStatus, v)
 	case fResponseLength:
-		return setNum(&f.responseLength, v, parseNumber)
+		return setNum(&f.responseLength, v)
 	case fLatency:
-		return setNum(&f.latency, v, parseNumber)
+		return setNum(&f.latency, v)
 	case fIntegrationLatency:
-		return setNum(&f.integrationLatency, v, parseNumber)
+		return setNum(&f.integrationLatency, v)
 	}
 	return true
 }
 
-// isNumeric reports whether fd holds a number, so JSON true or false can be
-// rejected for it while a string field takes the literal text.
-func (fd field) isNumeric() bool {
-	return fd >= fStatus || fd == fRequestTimeEpoch
-}
-
-func setNum(dst *int64, v string, parse func(string) (int64, bool)) bool {
+// setNum stores the number v in dst; "" is 0, the absent value.
+func setNum(dst *int64, v string) bool {
 	if v == "" {
 		*dst = 0
 		return true
 	}
-	n, ok := parse(v)
-	if ok {
-		*dst = n
-	}
+	var ok bool
+	*dst, ok = parseNumber(v)
 	return ok
-}
-
-// name returns the canonical key of fd, for error details.
-func (fd field) name() string {
-	switch fd {
-	case fRequestID:
-		return "requestId"
-	case fExtendedRequestID:
-		return "extendedRequestId"
-	case fMethod:
-		return "httpMethod"
-	case fPath:
-		return "path"
-	case fResourcePath:
-		return "resourcePath"
-	case fRouteKey:
-		return "routeKey"
-	case fProtocol:
-		return "protocol"
-	case fStage:
-		return "stage"
-	case fAPIID:
-		return "apiId"
-	case fDomainName:
-		return "domainName"
-	case fSourceIP:
-		return "sourceIp"
-	case fUserAgent:
-		return "userAgent"
-	case fErrorMessage:
-		return "errorMessage"
-	case fIntegrationError:
-		return "integrationErrorMessage"
-	case fResponseType:
-		return "responseType"
-	case fRequestTime:
-		return "requestTime"
-	case fRequestTimeEpoch:
-		return "requestTimeEpoch"
-	case fStatus:
-		return "status"
-	case fIntegrationStatus:
-		return "integrationStatus"
-	case fResponseLength:
-		return "responseLength"
-	case fLatency:
-		return "responseLatency"
-	case fIntegrationLatency:
-		return "integrationLatency"
-	}
-	return "?"
 }
 
 func equalFoldASCII(s, lower string) bool {

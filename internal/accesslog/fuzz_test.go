@@ -111,8 +111,8 @@ func checkRejected(t *testing.T, line string, format Format, err error, rec, cal
 	}
 }
 
-// hasControlByte reports whether s has a byte below 0x20 other than the
-// white space JSON allows between tokens.
+// hasControlByte reports whether s has a byte below 0x20: encoding/json
+// rejects them inside strings, where Parse lets them pass.
 func hasControlByte(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 {

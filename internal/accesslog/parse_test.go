@@ -212,7 +212,7 @@ func TestParseFields(t *testing.T) {
 			record.Record{Method: "GET", Path: "/x", Error: "m"}},
 		{"objects deeper than a group are skipped", `{"httpMethod":"GET","path":"/x","identity":{"cognito":{"sourceIp":"192.0.2.9"}}}`, FormatJSON,
 			record.Record{Method: "GET", Path: "/x"}},
-		{"unknown string key with number", `{"httpMethod":"GET","path":"/x","stage":7}`, FormatJSON,
+		{"number for a string field", `{"httpMethod":"GET","path":"/x","stage":7}`, FormatJSON,
 			record.Record{Method: "GET", Path: "/x", Stage: "7"}},
 		{"negative latency", `{"httpMethod":"GET","path":"/x","responseLatency":"-3"}`, FormatJSON,
 			record.Record{Method: "GET", Path: "/x", LatencyMs: -3}},

@@ -71,11 +71,8 @@ func (p *xmlParser) child(i int) (int, error) {
 	}
 	end, next := j, j // an empty element (<caller/>) has empty text
 	if !empty {
-		if end = p.closingTag(j, name); end < 0 {
+		if end, next = p.closingTag(j, name); end < 0 {
 			return 0, p.malformed(i, "missing </"+name+">")
-		}
-		if next, err = p.endTag(end, name); err != nil {
-			return 0, err
 		}
 	}
 	if err := p.set(lookup("", name), name, p.s[j:end], j); err != nil {
@@ -140,17 +137,23 @@ func (p *xmlParser) set(fd field, name, v string, off int) error {
 	return nil
 }
 
-// closingTag returns the index of "</name>" at or after s[i], or -1.
-func (p *xmlParser) closingTag(i int, name string) int {
+// closingTag finds the first "</name>" at or after s[i] and returns the
+// index where it starts and the index after it, or -1 and -1.
+func (p *xmlParser) closingTag(i int, name string) (start, next int) {
 	for {
-		k := strings.Index(p.s[i:], "</")
+		// IndexByte is much cheaper than Index for the two bytes "</".
+		k := strings.IndexByte(p.s[i:], '<')
 		if k < 0 {
-			return -1
+			return -1, -1
 		}
 		i += k
+		if i+1 == len(p.s) || p.s[i+1] != '/' {
+			i++
+			continue
+		}
 		if rest := p.s[i+2:]; strings.HasPrefix(rest, name) {
 			if j := skipSpace(rest, len(name)); j < len(rest) && rest[j] == '>' {
-				return i
+				return i, i + 2 + j + 1
 			}
 		}
 		i += 2
