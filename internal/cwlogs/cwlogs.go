@@ -79,7 +79,7 @@ type Decoder struct {
 	zr  *gzip.Reader
 	// lastSize is the previous payload's decompressed size.
 	lastSize int
-	br  bytes.Reader
+	br       bytes.Reader
 }
 
 // NewDecoder returns a Decoder enforcing lim; zero fields take the defaults.
