@@ -35,6 +35,9 @@ build: ## build every function's bootstrap for ARCH (arm64 | x86_64) into bin/AR
 build-IngestFunction:
 	$(call lambda,ingest)
 
+build-ForwardFunction:
+	$(call lambda,forward)
+
 define lambda
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)"; exit 1; }
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
@@ -55,7 +58,7 @@ tools: node_modules $(GOLANGCI_LINT) ## install everything the tests need
 lint: $(GOLANGCI_LINT) ## gofmt + golangci-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
 
 vet:
 	$(GO) vet ./...

@@ -24,6 +24,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"events": {"generate CloudWatch Logs subscription events from access-log lines", runEvents},
 		"ingest": {"run the ingest handler on subscription events against an SQS queue", runIngest},
+		"invoke": {"run a function's bootstrap on events under a local Lambda runtime API (like sam local invoke)", runInvoke},
 		"local":  {"run the pipeline locally against a local SQS (what `make demo` runs)", runLocal},
 	}
 }
