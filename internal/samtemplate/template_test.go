@@ -13,6 +13,9 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/gwtap/gwtap/internal/collector"
+	"github.com/gwtap/gwtap/internal/forward"
 )
 
 // moduleRoot is the repository root, seen from this package's directory.
@@ -632,5 +635,213 @@ func TestParameterPatterns(t *testing.T) {
 				t.Errorf("%s Default %q does not match its own AllowedPattern", tc.parameter, def)
 			}
 		})
+	}
+}
+
+// TestForwardFunctionEnvironment pins ForwardFunction's variables to the
+// names its configuration code reads, so neither side can be renamed alone.
+func TestForwardFunctionEnvironment(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	env, err := tpl.EnvVars("ForwardFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		collector.EnvNodeURL:        ref("NodeURL"),
+		collector.EnvNodeScheme:     ref("NodeScheme"),
+		collector.EnvAppID:          ref("ApplicationId"),
+		collector.EnvTokenSecretARN: ref("NodeTokenSecretArn"),
+		collector.EnvTokenParameter: ref("NodeTokenParameterName"),
+		forward.EnvDLQURL:           ref("DeadLetterQueue"),
+		forward.EnvNamespace:        "gwtap",
+	}
+	if !reflect.DeepEqual(env, want) {
+		t.Errorf("ForwardFunction environment = %#v, want %#v", env, want)
+	}
+	// The defaults leave the token stores unset, which the function reads
+	// as "no token", so a stack without one starts.
+	values := withPseudo(map[string]string{"NodeURL": "node.example.com", "DeadLetterQueue": "https://sqs.eu-west-1.amazonaws.com/123456789012/gwtap-dlq"})
+	cfg, err := forward.LoadConfig(func(name string) string {
+		v, _ := tpl.Resolve(env[name], values)
+		s, _ := v.(string)
+		return s
+	})
+	if err != nil {
+		t.Fatalf("the template's defaults do not make a valid forward configuration: %v", err)
+	}
+	if cfg.Node.TokenSecretARN != "" || cfg.Node.TokenParameter != "" || cfg.Node.BaseURL() != "https://node.example.com" {
+		t.Errorf("configuration from the template's defaults: %+v", cfg)
+	}
+}
+
+func TestForwardFunctionEventSource(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	events, err := tpl.Events("ForwardFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 {
+		t.Fatalf("ForwardFunction has %d event sources, want one on TrafficQueue", len(events))
+	}
+	for _, e := range events {
+		want := map[string]any{
+			"Queue":                          getAtt("TrafficQueue", "Arn"),
+			"BatchSize":                      ref("ForwardBatchSize"),
+			"MaximumBatchingWindowInSeconds": ref("ForwardBatchingWindow"),
+			// Without it Lambda ignores the handler's BatchItemFailures and
+			// redelivers every message of a batch with one failure.
+			"FunctionResponseTypes": []any{"ReportBatchItemFailures"},
+			"ScalingConfig":         map[string]any{"MaximumConcurrency": ref("ForwardMaxConcurrency")},
+		}
+		if e.Type != "SQS" || !reflect.DeepEqual(e.Properties, want) {
+			t.Errorf("event %s = %s %#v, want SQS %#v", e.Name, e.Type, e.Properties, want)
+		}
+	}
+	// The mapping refuses a MaximumConcurrency below 2, and more than ten
+	// messages need a batching window.
+	for name, want := range map[string]map[string]any{
+		"ForwardMaxConcurrency": {"MinValue": 2},
+		"ForwardBatchSize":      {"MinValue": 1, "MaxValue": 10},
+		"ForwardBatchingWindow": {"MinValue": 0, "MaxValue": 300},
+	} {
+		p, ok := tpl.Parameter(name)
+		if !ok {
+			t.Errorf("no parameter %s", name)
+			continue
+		}
+		for k, v := range want {
+			if p[k] != v {
+				t.Errorf("%s.%s = %#v, want %#v", name, k, p[k], v)
+			}
+		}
+	}
+}
+
+// TestTrafficQueueOutlastsForward: CloudFormation cannot multiply, so the
+// function timeout and the visibility timeout are both fixed numbers, and
+// this keeps Lambda's guidance of at least six times between them; a
+// shorter visibility would redeliver messages still being forwarded.
+func TestTrafficQueueOutlastsForward(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	props, err := tpl.FunctionProperties("ForwardFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	timeout, ok := props["Timeout"].(int)
+	if !ok || timeout <= 0 {
+		t.Fatalf("ForwardFunction Timeout = %#v, want a fixed number of seconds", props["Timeout"])
+	}
+	visibility, ok := mustResource(t, tpl, "TrafficQueue").Properties["VisibilityTimeout"].(int)
+	if !ok {
+		t.Fatalf("TrafficQueue VisibilityTimeout is not a fixed number")
+	}
+	if visibility < 6*timeout {
+		t.Errorf("TrafficQueue VisibilityTimeout %d < 6 × ForwardFunction Timeout %d", visibility, timeout)
+	}
+}
+
+// TestForwardFunctionPermissions: polling TrafficQueue, sending to the DLQ,
+// and reading a token store only when one is configured, nothing more.
+func TestForwardFunctionPermissions(t *testing.T) {
+	t.Parallel()
+	const (
+		secretARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gwtap-node-AbCdEf"
+		paramName = "/gwtap/node-token"
+	)
+	tests := []struct {
+		name       string
+		values     map[string]string
+		wantAccess []any // statements beyond the two SQS policy templates
+	}{
+		{"no token store", nil, nil},
+		{"secret", map[string]string{"NodeTokenSecretArn": secretARN}, []any{
+			map[string]any{"Statement": []any{map[string]any{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secretARN}}},
+		}},
+		{"parameter", map[string]string{"NodeTokenParameterName": paramName}, []any{
+			map[string]any{"Statement": []any{map[string]any{"Effect": "Allow", "Action": "ssm:GetParameter",
+				"Resource": "arn:aws:ssm:eu-west-1:123456789012:parameter/gwtap/node-token"}}},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tpl := loadTemplate(t)
+			policies, err := tpl.Policies("ForwardFunction")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resolved, err := tpl.Resolve(policies, withPseudo(tc.values))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := append([]any{
+				map[string]any{"SQSPollerPolicy": map[string]any{"QueueName": getAtt("TrafficQueue", "QueueName")}},
+				map[string]any{"SQSSendMessagePolicy": map[string]any{"QueueName": getAtt("DeadLetterQueue", "QueueName")}},
+			}, tc.wantAccess...)
+			if !reflect.DeepEqual(resolved, want) {
+				t.Errorf("ForwardFunction policies = %#v, want %#v", resolved, want)
+			}
+		})
+	}
+}
+
+func TestForwardAlarms(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	watched := map[string]bool{}
+	for _, a := range tpl.ResourcesOfType("AWS::CloudWatch::Alarm") {
+		dim, _ := Lookup(a.Properties, "Dimensions", 0, "Value")
+		watched[fmt.Sprintf("%v %v %v", a.Properties["Namespace"], a.Properties["MetricName"], dim)] = true
+	}
+	for _, want := range []string{
+		fmt.Sprintf("AWS/Lambda Errors %v", ref("ForwardFunction")),
+		// EMF names the dimension FunctionName after AWS_LAMBDA_FUNCTION_NAME,
+		// which is what Ref of the function returns.
+		fmt.Sprintf("gwtap MessagesDeadLettered %v", ref("ForwardFunction")),
+		fmt.Sprintf("AWS/SQS ApproximateNumberOfMessagesVisible %v", getAtt("DeadLetterQueue", "QueueName")),
+	} {
+		if !watched[want] {
+			t.Errorf("no alarm on %s", want)
+		}
+	}
+	if _, ok := tpl.Output("ForwardFunctionArn"); !ok {
+		t.Error("no ForwardFunctionArn output")
+	}
+}
+
+func TestTokenParameterPatterns(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	tests := []struct {
+		parameter, value string
+		want             bool
+	}{
+		{"NodeTokenSecretArn", "", true},
+		{"NodeTokenSecretArn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gwtap/node-AbCdEf", true},
+		{"NodeTokenSecretArn", "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:node-AbCdEf", true},
+		{"NodeTokenSecretArn", "gwtap/node", false},
+		{"NodeTokenSecretArn", "arn:aws:ssm:eu-west-1:123456789012:parameter/x", false},
+		{"NodeTokenParameterName", "", true},
+		{"NodeTokenParameterName", "/gwtap/node-token", true},
+		{"NodeTokenParameterName", "/gwtap/node_token.v2", true},
+		{"NodeTokenParameterName", "gwtap-node-token", false},
+		{"NodeTokenParameterName", "/gwtap/node token", false},
+	}
+	for _, tc := range tests {
+		p, ok := tpl.Parameter(tc.parameter)
+		if !ok {
+			t.Fatalf("no parameter %s", tc.parameter)
+		}
+		pattern, _ := p["AllowedPattern"].(string)
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			t.Fatalf("%s AllowedPattern %q: %v", tc.parameter, pattern, err)
+		}
+		if got := re.MatchString(tc.value); got != tc.want {
+			t.Errorf("%s AllowedPattern %q matches %q = %v, want %v", tc.parameter, pattern, tc.value, got, tc.want)
+		}
 	}
 }
