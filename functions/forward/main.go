@@ -14,11 +14,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/gwtap/gwtap/internal/awsenv"
 	"github.com/gwtap/gwtap/internal/collector"
 	"github.com/gwtap/gwtap/internal/forward"
 )
@@ -41,7 +41,7 @@ func setup(ctx context.Context, log *slog.Logger) (*forward.Handler, *http.Clien
 	if err != nil {
 		return nil, nil, err
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Config(os.Getenv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -50,10 +50,12 @@ func setup(ctx context.Context, log *slog.Logger) (*forward.Handler, *http.Clien
 		params  collector.ParametersAPI
 	)
 	if cfg.Node.TokenSecretARN != "" {
-		secrets = secretsmanager.NewFromConfig(awsCfg, inRegionOf(cfg.Node.TokenSecretARN, func(o *secretsmanager.Options, r string) { o.Region = r }))
+		secrets = secretsmanager.NewFromConfig(awsCfg, inRegionOf(cfg.Node.TokenSecretARN, func(o *secretsmanager.Options, r string) { o.Region = r }),
+			func(o *secretsmanager.Options) { o.BaseEndpoint = awsenv.Endpoint(os.Getenv, "Secrets Manager") })
 	}
 	if cfg.Node.TokenParameter != "" {
-		params = ssm.NewFromConfig(awsCfg, inRegionOf(cfg.Node.TokenParameter, func(o *ssm.Options, r string) { o.Region = r }))
+		params = ssm.NewFromConfig(awsCfg, inRegionOf(cfg.Node.TokenParameter, func(o *ssm.Options, r string) { o.Region = r }),
+			func(o *ssm.Options) { o.BaseEndpoint = awsenv.Endpoint(os.Getenv, "SSM") })
 	}
 	token, err := collector.ResolveToken(ctx, cfg.Node, secrets, params)
 	if err != nil {
@@ -67,7 +69,7 @@ func setup(ctx context.Context, log *slog.Logger) (*forward.Handler, *http.Clien
 	if err != nil {
 		return nil, nil, err
 	}
-	h, err := forward.NewHandler(cfg, node, sqs.NewFromConfig(awsCfg), log, os.Stdout)
+	h, err := forward.NewHandler(cfg, node, sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = awsenv.Endpoint(os.Getenv, "SQS") }), log, os.Stdout)
 	return h, hc, err
 }
 

@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/gwtap/gwtap/internal/awsenv"
 	"github.com/gwtap/gwtap/internal/ingest"
 )
 
@@ -32,14 +32,15 @@ func main() {
 }
 
 // setup reads the configuration and builds the clients once per container.
-func setup(ctx context.Context, log *slog.Logger) (*ingest.Handler, error) {
+func setup(_ context.Context, log *slog.Logger) (*ingest.Handler, error) {
 	cfg, err := ingest.LoadConfig(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Config(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	return ingest.NewHandler(cfg, sqs.NewFromConfig(awsCfg), log, os.Stdout)
+	q := sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = awsenv.Endpoint(os.Getenv, "SQS") })
+	return ingest.NewHandler(cfg, q, log, os.Stdout)
 }
