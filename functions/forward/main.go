@@ -25,6 +25,7 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
+	awsenv.LimitMemory(os.Getenv)
 	h, hc, err := setup(context.Background(), log)
 	if err != nil {
 		// Exiting during init makes Lambda report an init error with this message.

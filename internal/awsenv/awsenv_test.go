@@ -57,3 +57,21 @@ func TestEndpoint(t *testing.T) {
 		}
 	}
 }
+
+func TestMemoryLimit(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want int64
+	}{
+		{map[string]string{}, 0},
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"}, 96 << 20},
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024"}, 768 << 20},
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "GOMEMLIMIT": "50MiB"}, 0},
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "lots"}, 0},
+	}
+	for _, tt := range tests {
+		if got := MemoryLimit(env(tt.env)); got != tt.want {
+			t.Errorf("MemoryLimit(%v) = %d, want %d", tt.env, got, tt.want)
+		}
+	}
+}
