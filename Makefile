@@ -38,6 +38,9 @@ build-IngestFunction:
 build-ForwardFunction:
 	$(call lambda,forward)
 
+build-ReplayFunction:
+	$(call lambda,replay)
+
 define lambda
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)"; exit 1; }
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
@@ -96,3 +99,7 @@ demo: node_modules ## run the ingest path locally on events/ against a local SQS
 
 clean:
 	rm -rf $(BIN) .aws-sam
+
+.PHONY: eval-discovery
+eval-discovery: ## API discovery against public API route lists: precision, recall, F1 (seed 1, then 20 seeds)
+	$(GO) run ./cmd/evaldiscovery -routes internal/discovery/testdata/routes -seeds 20 -v
