@@ -62,7 +62,10 @@ var Routes = []Route{
 }
 
 var (
-	slugs      = []string{"running-shoes", "trail-jackets", "kids-toys", "home-office", "garden-tools", "camping", "winter-sale", "new-arrivals", "coffee-makers", "yoga-mats", "board-games", "bike-parts"}
+	// Category slugs are adjective-noun pairs: hundreds of values, as a real
+	// shop has, so they read as a parameter rather than a fixed set.
+	slugAdjectives = []string{"running", "trail", "kids", "home", "garden", "winter", "summer", "vintage", "organic", "smart", "outdoor", "travel", "classic", "wireless", "eco", "premium"}
+	slugNouns      = []string{"shoes", "jackets", "toys", "office", "tools", "tents", "lamps", "mugs", "mats", "games", "parts", "bags", "watches", "chairs", "bottles", "socks"}
 	userAgents = []string{
 		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Chrome/131.0.0.0",
 		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148",
@@ -194,7 +197,7 @@ func (g *Generator) value(param string) string {
 	case "orderId":
 		return fmt.Sprintf("ord_%014x", r.Uint64()>>8)
 	case "slug":
-		return slugs[r.IntN(len(slugs))]
+		return slugAdjectives[r.IntN(len(slugAdjectives))] + "-" + slugNouns[r.IntN(len(slugNouns))]
 	case "sku":
 		return fmt.Sprintf("SKU-%05d-%c", r.IntN(99999), 'A'+rune(r.IntN(26)))
 	case "trackingNumber":
