@@ -26,6 +26,8 @@ func TestSAMBuildTargets(t *testing.T) {
 		{"build-IngestFunction", "x86_64", elf.EM_X86_64},
 		{"build-ForwardFunction", "arm64", elf.EM_AARCH64},
 		{"build-ForwardFunction", "x86_64", elf.EM_X86_64},
+		{"build-ReplayFunction", "arm64", elf.EM_AARCH64},
+		{"build-ReplayFunction", "x86_64", elf.EM_X86_64},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target+"/"+tt.arch, func(t *testing.T) {

@@ -22,6 +22,8 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
+	// Re-ingest inflates a whole subscription payload, as ingest does.
+	awsenv.LimitMemory(os.Getenv)
 	h, hc, err := setup(context.Background(), log)
 	if err != nil {
 		// Exiting during init makes Lambda report an init error with this message.

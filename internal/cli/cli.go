@@ -22,6 +22,7 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
+		"dlq":    {"dead-letter queue runbook: status, peek, replay and reingest (docs/runbook.md)", runDLQ},
 		"events": {"generate CloudWatch Logs subscription events from access-log lines", runEvents},
 		"ingest": {"run the ingest handler on subscription events against an SQS queue", runIngest},
 		"invoke": {"run a function's bootstrap on events under a local Lambda runtime API (like sam local invoke)", runInvoke},

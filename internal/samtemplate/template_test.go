@@ -1,6 +1,7 @@
 package samtemplate
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,8 @@ import (
 
 	"github.com/gwtap/gwtap/internal/collector"
 	"github.com/gwtap/gwtap/internal/forward"
+	"github.com/gwtap/gwtap/internal/ingest"
+	"github.com/gwtap/gwtap/internal/replay"
 )
 
 // moduleRoot is the repository root, seen from this package's directory.
@@ -842,6 +846,331 @@ func TestTokenParameterPatterns(t *testing.T) {
 		}
 		if got := re.MatchString(tc.value); got != tc.want {
 			t.Errorf("%s AllowedPattern %q matches %q = %v, want %v", tc.parameter, pattern, tc.value, got, tc.want)
+		}
+	}
+}
+
+// TestReplayFunctionEnvironment pins ReplayFunction's variables to the names
+// its configuration code reads, and checks the template's defaults make a
+// configuration the function accepts.
+func TestReplayFunctionEnvironment(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	env, err := tpl.EnvVars("ReplayFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		collector.EnvNodeURL:       ref("NodeURL"),
+		collector.EnvNodeScheme:    ref("NodeScheme"),
+		collector.EnvAppID:         ref("ApplicationId"),
+		replay.EnvDLQURL:           ref("DeadLetterQueue"),
+		replay.EnvTrafficQueueURL:  ref("TrafficQueue"),
+		replay.EnvIngestFailureURL: ref("IngestFailureQueue"),
+		ingest.EnvMaxMessageBytes:  ref("MaxMessageBytes"),
+		replay.EnvMaxReplays:       ref("ReplayMaxReplays"),
+		replay.EnvMaxAge:           ref("ReplayMaxAge"),
+		replay.EnvRate:             ref("ReplayRate"),
+		replay.EnvNamespace:        "gwtap",
+	}
+	if !reflect.DeepEqual(env, want) {
+		t.Errorf("ReplayFunction environment = %#v, want %#v", env, want)
+	}
+	values := withPseudo(map[string]string{
+		"NodeURL":            "node.example.com",
+		"DeadLetterQueue":    "https://sqs.eu-west-1.amazonaws.com/123456789012/gwtap-dlq",
+		"TrafficQueue":       "https://sqs.eu-west-1.amazonaws.com/123456789012/gwtap-traffic",
+		"IngestFailureQueue": "https://sqs.eu-west-1.amazonaws.com/123456789012/gwtap-ingest-failures",
+	})
+	cfg, err := replay.LoadConfig(func(name string) string {
+		v, _ := tpl.Resolve(env[name], values)
+		switch v := v.(type) {
+		case string:
+			return v
+		case int:
+			return strconv.Itoa(v)
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatalf("the template's defaults do not make a valid replay configuration: %v", err)
+	}
+	if cfg.Limits.MaxReplays != 3 || cfg.Limits.Rate != 10 || cfg.Limits.MaxAge != 0 || cfg.Queues.IngestFailure == "" || cfg.Ingest.MaxMessageBytes != 262144 {
+		t.Errorf("configuration from the template's defaults: %+v", cfg)
+	}
+}
+
+// TestReplayFunctionPermissions lists every action granted to the replay
+// function, on which resource: SQS calls on the three queues and nothing
+// else (its Function URL is reached with the caller's IAM permission, not
+// the function's).
+func TestReplayFunctionPermissions(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	policies, err := tpl.Policies("ReplayFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range policies {
+		if m, ok := p.(map[string]any); !ok || m["Statement"] == nil {
+			t.Errorf("ReplayFunction.Policies[%d] = %#v: only inline statements, so every grant is listed here", i, p)
+		}
+	}
+	var got []string
+	for _, st := range tpl.IAMStatements() {
+		if !strings.HasPrefix(st.Where, "ReplayFunction.") {
+			continue
+		}
+		if st.Raw["Effect"] != "Allow" || len(st.Resources) != 1 {
+			t.Errorf("%s: %#v", st.Where, st.Raw)
+		}
+		for _, a := range st.Actions {
+			got = append(got, fmt.Sprintf("%v on %v", a, st.Resources[0]))
+		}
+	}
+	slices.Sort(got)
+	on := func(action, queue string) string { return fmt.Sprintf("%s on %v", action, getAtt(queue, "Arn")) }
+	want := []string{
+		on("sqs:ChangeMessageVisibility", "DeadLetterQueue"),
+		on("sqs:ChangeMessageVisibility", "IngestFailureQueue"),
+		on("sqs:DeleteMessage", "DeadLetterQueue"),
+		on("sqs:DeleteMessage", "IngestFailureQueue"),
+		on("sqs:GetQueueAttributes", "DeadLetterQueue"),
+		on("sqs:GetQueueAttributes", "IngestFailureQueue"),
+		on("sqs:GetQueueAttributes", "TrafficQueue"),
+		on("sqs:ReceiveMessage", "DeadLetterQueue"),
+		on("sqs:ReceiveMessage", "IngestFailureQueue"),
+		on("sqs:SendMessage", "TrafficQueue"),
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("ReplayFunction may:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+func TestReplayFunctionURLAndBuild(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	props, err := tpl.FunctionProperties("ReplayFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustLookup(t, props, "FunctionUrlConfig"); !reflect.DeepEqual(got, map[string]any{"AuthType": "AWS_IAM"}) {
+		t.Errorf("FunctionUrlConfig = %#v, want AuthType AWS_IAM only", got)
+	}
+	o, ok := tpl.Output("ReplayFunctionUrl")
+	if !ok || !reflect.DeepEqual(o["Value"], getAtt("ReplayFunctionUrl", "FunctionUrl")) {
+		t.Errorf("ReplayFunctionUrl output = %#v", o)
+	}
+	// A page may take its whole budget (60 s by default) plus SQS calls.
+	if timeout, ok := props["Timeout"].(int); !ok || timeout < 120 || timeout > 900 {
+		t.Errorf("ReplayFunction Timeout = %#v, want 120..900 seconds", props["Timeout"])
+	}
+}
+
+// aslDefinition reads the state machine definition the template deploys.
+func aslDefinition(t *testing.T, tpl *Template) (string, map[string]any) {
+	t.Helper()
+	sm := mustResource(t, tpl, "ReplayStateMachine")
+	uri, _ := sm.Properties["DefinitionUri"].(string)
+	raw, err := os.ReadFile(filepath.Join(moduleRoot, uri))
+	if err != nil {
+		t.Fatalf("DefinitionUri %q: %v", uri, err)
+	}
+	var def map[string]any
+	if err := json.Unmarshal(raw, &def); err != nil {
+		t.Fatalf("%s is not JSON: %v", uri, err)
+	}
+	return string(raw), def
+}
+
+func TestReplayStateMachineWiring(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	sm := mustResource(t, tpl, "ReplayStateMachine")
+	if sm.Type != "AWS::Serverless::StateMachine" || sm.Properties["Type"] != "STANDARD" {
+		t.Errorf("ReplayStateMachine is %s %v", sm.Type, sm.Properties["Type"])
+	}
+	subs, _ := sm.Properties["DefinitionSubstitutions"].(map[string]any)
+	if want := map[string]any{"ReplayFunctionArn": getAtt("ReplayFunction", "Arn")}; !reflect.DeepEqual(subs, want) {
+		t.Errorf("DefinitionSubstitutions = %#v, want %#v", subs, want)
+	}
+	raw, def := aslDefinition(t, tpl)
+	for _, m := range regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`).FindAllStringSubmatch(raw, -1) {
+		if _, ok := subs[m[1]]; !ok {
+			t.Errorf("the definition uses ${%s}, which DefinitionSubstitutions does not give", m[1])
+		}
+	}
+	// The state machine's only permission: invoking ReplayFunction.
+	want := []any{map[string]any{"Statement": []any{map[string]any{
+		"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": getAtt("ReplayFunction", "Arn"),
+	}}}}
+	if got := sm.Properties["Policies"]; !reflect.DeepEqual(got, want) {
+		t.Errorf("ReplayStateMachine Policies = %#v, want %#v", got, want)
+	}
+	// No Task may outlive the function it calls.
+	props, err := tpl.FunctionProperties("ReplayFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fnTimeout, _ := props["Timeout"].(int)
+	states, _ := def["States"].(map[string]any)
+	for name, s := range states {
+		st, _ := s.(map[string]any)
+		if st["Type"] != "Task" {
+			continue
+		}
+		if ts, ok := st["TimeoutSeconds"].(float64); !ok || int(ts) > fnTimeout {
+			t.Errorf("Task %s TimeoutSeconds %v exceeds ReplayFunction's %d", name, st["TimeoutSeconds"], fnTimeout)
+		}
+	}
+	page, _ := Lookup(def, "States", "Defaults", "Parameters", "defaults", "pageBudgetSeconds")
+	if p, ok := page.(float64); !ok || int(p)+30 > fnTimeout {
+		t.Errorf("default pageBudgetSeconds %v leaves no margin within ReplayFunction's Timeout %d", page, fnTimeout)
+	}
+}
+
+// TestReplayTriggers checks both EventBridge rules start the state machine
+// through the trigger role, and that each parameter switches its rule.
+func TestReplayTriggers(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	target := func(rule string) map[string]any {
+		t.Helper()
+		targets, _ := mustResource(t, tpl, rule).Properties["Targets"].([]any)
+		if len(targets) != 1 {
+			t.Fatalf("%s has %d targets, want the state machine", rule, len(targets))
+		}
+		tg, _ := targets[0].(map[string]any)
+		return tg
+	}
+	for rule, trigger := range map[string]string{"ReplayScheduleRule": "schedule", "ReplayOnDeadLetterAlarmRule": "alarm"} {
+		tg := target(rule)
+		if !reflect.DeepEqual(tg["Arn"], ref("ReplayStateMachine")) || !reflect.DeepEqual(tg["RoleArn"], getAtt("ReplayTriggerRole", "Arn")) {
+			t.Errorf("%s targets %v with %v", rule, tg["Arn"], tg["RoleArn"])
+		}
+		var input map[string]any
+		if s, _ := tg["Input"].(string); json.Unmarshal([]byte(s), &input) != nil || input["trigger"] != trigger {
+			t.Errorf("%s Input = %#v, want JSON with trigger %q", rule, tg["Input"], trigger)
+		}
+	}
+	schedule := mustResource(t, tpl, "ReplayScheduleRule").Properties
+	if !reflect.DeepEqual(schedule["ScheduleExpression"], ref("ReplayScheduleExpression")) {
+		t.Errorf("ScheduleExpression = %#v", schedule["ScheduleExpression"])
+	}
+	pattern := mustResource(t, tpl, "ReplayOnDeadLetterAlarmRule").Properties["EventPattern"]
+	wantPattern := map[string]any{
+		"source":      []any{"aws.cloudwatch"},
+		"detail-type": []any{"CloudWatch Alarm State Change"},
+		"resources":   []any{getAtt("DeadLetterQueueAlarm", "Arn")},
+		"detail":      map[string]any{"state": map[string]any{"value": []any{"ALARM"}}},
+	}
+	if !reflect.DeepEqual(pattern, wantPattern) {
+		t.Errorf("alarm rule EventPattern = %#v, want %#v", pattern, wantPattern)
+	}
+
+	tests := []struct {
+		rule, parameter, value, want string
+	}{
+		{"ReplayScheduleRule", "ReplayOnSchedule", "true", "ENABLED"},
+		{"ReplayScheduleRule", "ReplayOnSchedule", "false", "DISABLED"},
+		{"ReplayOnDeadLetterAlarmRule", "ReplayOnAlarm", "true", "ENABLED"},
+		{"ReplayOnDeadLetterAlarmRule", "ReplayOnAlarm", "false", "DISABLED"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.rule+"/"+tc.value, func(t *testing.T) {
+			t.Parallel()
+			state, err := tpl.Resolve(mustResource(t, tpl, tc.rule).Properties["State"], map[string]string{tc.parameter: tc.value})
+			if err != nil || state != tc.want {
+				t.Errorf("%s=%s: State = %#v, %v; want %s", tc.parameter, tc.value, state, err, tc.want)
+			}
+		})
+	}
+
+	// The trigger role: assumed by EventBridge, and may only start this
+	// state machine.
+	role := mustResource(t, tpl, "ReplayTriggerRole").Properties
+	principal, _ := Lookup(role, "AssumeRolePolicyDocument", "Statement", 0, "Principal", "Service")
+	if principal != "events.amazonaws.com" {
+		t.Errorf("ReplayTriggerRole is assumed by %#v", principal)
+	}
+	var grants []string
+	for _, st := range tpl.IAMStatements() {
+		if strings.HasPrefix(st.Where, "ReplayTriggerRole.") {
+			grants = append(grants, fmt.Sprintf("%v on %v", st.Actions, st.Resources))
+		}
+	}
+	if want := []string{fmt.Sprintf("%v on %v", []any{"states:StartExecution"}, []any{ref("ReplayStateMachine")})}; !slices.Equal(grants, want) {
+		t.Errorf("ReplayTriggerRole may %v, want %v", grants, want)
+	}
+}
+
+func TestReplayAlarms(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	tests := []struct {
+		alarm, namespace, metric string
+		dimension                any
+	}{
+		{"ReplayParkedAlarm", "gwtap", "MessagesParked", ref("ReplayFunction")},
+		{"ReplayExecutionsFailedAlarm", "AWS/States", "ExecutionsFailed", ref("ReplayStateMachine")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.alarm, func(t *testing.T) {
+			t.Parallel()
+			p := mustResource(t, tpl, tc.alarm).Properties
+			dim, _ := Lookup(p, "Dimensions", 0, "Value")
+			if p["Namespace"] != tc.namespace || p["MetricName"] != tc.metric || !reflect.DeepEqual(dim, tc.dimension) {
+				t.Errorf("%s watches %v %v %v", tc.alarm, p["Namespace"], p["MetricName"], dim)
+			}
+			// Any parked message, or any failed run, alarms.
+			if p["Threshold"] != 0 || p["ComparisonOperator"] != "GreaterThanThreshold" || p["Statistic"] != "Sum" {
+				t.Errorf("%s fires on %v %v %v", tc.alarm, p["Statistic"], p["ComparisonOperator"], p["Threshold"])
+			}
+		})
+	}
+}
+
+func TestReplayParameterPatterns(t *testing.T) {
+	t.Parallel()
+	tpl := loadTemplate(t)
+	tests := []struct {
+		parameter, value string
+		want             bool
+	}{
+		{"ReplayMaxAge", "", true},
+		{"ReplayMaxAge", "168h", true},
+		{"ReplayMaxAge", "90m", true},
+		{"ReplayMaxAge", "7d", false},
+		{"ReplayMaxAge", "-1h", false},
+		{"ReplayScheduleExpression", "rate(1 hour)", true},
+		{"ReplayScheduleExpression", "cron(0 */6 * * ? *)", true},
+		{"ReplayScheduleExpression", "hourly", false},
+	}
+	for _, tc := range tests {
+		p, ok := tpl.Parameter(tc.parameter)
+		if !ok {
+			t.Fatalf("no parameter %s", tc.parameter)
+		}
+		pattern, _ := p["AllowedPattern"].(string)
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			t.Fatalf("%s AllowedPattern %q: %v", tc.parameter, pattern, err)
+		}
+		if got := re.MatchString(tc.value); got != tc.want {
+			t.Errorf("%s AllowedPattern %q matches %q = %v, want %v", tc.parameter, pattern, tc.value, got, tc.want)
+		}
+		if def, ok := p["Default"].(string); ok && !re.MatchString(def) {
+			t.Errorf("%s Default %q does not match its own AllowedPattern", tc.parameter, def)
+		}
+	}
+	// Every value the pattern accepts is one the function parses.
+	for _, v := range []string{"168h", "90m", "3600s"} {
+		if _, err := replay.LoadConfig(func(k string) string {
+			return map[string]string{collector.EnvNodeURL: "n.example.com", collector.EnvAppID: "-1", replay.EnvMaxAge: v,
+				replay.EnvDLQURL: "https://sqs.eu-west-1.amazonaws.com/1/d", replay.EnvTrafficQueueURL: "https://sqs.eu-west-1.amazonaws.com/1/t"}[k]
+		}); err != nil {
+			t.Errorf("ReplayMaxAge %q passes the pattern but not the function: %v", v, err)
 		}
 	}
 }
