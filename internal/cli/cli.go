@@ -27,6 +27,7 @@ func commands() map[string]command {
 		"ingest": {"run the ingest handler on subscription events against an SQS queue", runIngest},
 		"invoke": {"run a function's bootstrap on events under a local Lambda runtime API (like sam local invoke)", runInvoke},
 		"local":  {"run the pipeline locally against a local SQS (what `make demo` runs)", runLocal},
+		"node":   {"run the node: collector endpoint, API inventory, OpenAPI export and web page", runNode},
 	}
 }
 
