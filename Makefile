@@ -94,7 +94,7 @@ events: ## regenerate events/*.json from events/raw/ (reproducible; a test check
 	$(GO) run ./cmd/gwtap events -control -out events/cloudwatch-control-message.json
 	$(GO) run ./cmd/gwtap events -synthetic 1900 -seed 7 -out events/cloudwatch-large-batch.json
 
-demo: node_modules ## run the ingest path locally on events/ against a local SQS
+demo: node_modules ## run the whole pipeline locally on events/ (local SQS, ingest, forward, node) and print the inventory
 	$(GO) run ./cmd/gwtap local --once
 
 clean:

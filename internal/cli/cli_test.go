@@ -134,11 +134,22 @@ func TestLocalOnce(t *testing.T) {
 	if _, err := os.Stat("../../node_modules/local-aws-sqs"); err != nil && os.Getenv("CI") == "" {
 		t.Skip("local-aws-sqs is not installed: run npm ci")
 	}
-	out, err := run(t, "local", "-once", "../../events/cloudwatch-seed-json.json", "../../events/cloudwatch-unparseable-lines.json", "../../events/cloudwatch-control-message.json")
+	// The same requests as `aws logs filter-log-events` output, beside the events.
+	cliOut := filepath.Join(t.TempDir(), "filter-log-events.json")
+	if err := os.WriteFile(cliOut, []byte(`{"events":[
+		{"logStreamName":"s1","timestamp":1796083200000,"message":"{\"requestId\":\"cli-1\",\"httpMethod\":\"GET\",\"path\":\"/pets/1\",\"status\":\"200\"}","ingestionTime":1796083200100,"eventId":"1"},
+		{"logStreamName":"s2","timestamp":1796083201000,"message":"{\"requestId\":\"cli-2\",\"httpMethod\":\"GET\",\"path\":\"/pets/2\",\"status\":\"200\"}\n","ingestionTime":1796083201100,"eventId":"2"}
+	],"searchedLogStreams":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "local", "-once", "-addr", "127.0.0.1:0", "-data", t.TempDir(),
+		"../../events/cloudwatch-seed-json.json", "../../events/cloudwatch-unparseable-lines.json",
+		"../../events/cloudwatch-control-message.json", cliOut)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, want := range []string{"lines read       54", "records parsed   50", "lines unparsed   4", "records enqueued 50", "carrying 50 records"} {
+	for _, want := range []string{"lines read        56", "records parsed    52", "lines unparsed    4", "records enqueued  52",
+		"delivered         52", "duplicates        10", "records at node   42", "inventory page: http://127.0.0.1:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}

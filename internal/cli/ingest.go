@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -134,27 +135,90 @@ func ingestInputs(ctx context.Context, h *ingest.Handler, inputs []string) (inge
 	return sum, firstErr
 }
 
-// loadInput reads a subscription event file, or turns a raw access log into events.
+// loadInput reads a subscription event file (one or several events), the
+// JSON output of `aws logs filter-log-events` / `get-log-events`, or turns
+// a raw access log into events.
 func loadInput(path string) ([]events.CloudwatchLogsEvent, error) {
 	if strings.HasSuffix(path, ".json") {
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("reading event: %w", err)
 		}
-		var ev events.CloudwatchLogsEvent
-		if err := json.Unmarshal(raw, &ev); err != nil || ev.AWSLogs.Data == "" {
-			return nil, fmt.Errorf("%s is not a CloudWatch Logs subscription event ({\"awslogs\":{\"data\":...}}): %v", path, err)
+		if evs, ok, err := fromLogsCLI(path, raw); ok || err != nil {
+			return evs, err
 		}
-		return []events.CloudwatchLogsEvent{ev}, nil
+		var out []events.CloudwatchLogsEvent
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		for dec.More() {
+			var ev events.CloudwatchLogsEvent
+			if err := dec.Decode(&ev); err != nil || ev.AWSLogs.Data == "" {
+				return nil, fmt.Errorf("%s is neither a CloudWatch Logs subscription event ({\"awslogs\":{\"data\":...}}) nor `aws logs filter-log-events` output: %v", path, err)
+			}
+			out = append(out, ev)
+		}
+		return out, nil
 	}
 	lines, err := readLines(path)
 	if err != nil {
 		return nil, err
 	}
-	o := defaultEventsOptions()
 	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	var out []events.CloudwatchLogsEvent
-	for _, p := range payloads(o, name, lines, time.Now().UTC(), false) {
+	return encodePayloads(payloads(defaultEventsOptions(), name, lines, time.Now().UTC(), false))
+}
+
+// logsCLIOutput is what `aws logs filter-log-events` and `get-log-events` print.
+type logsCLIOutput struct {
+	Events *[]struct {
+		LogStreamName string `json:"logStreamName"`
+		Timestamp     int64  `json:"timestamp"`
+		Message       string `json:"message"`
+		EventID       string `json:"eventId"`
+	} `json:"events"`
+}
+
+// fromLogsCLI turns `aws logs` output into subscription events, one log
+// stream per payload as CloudWatch delivers them; ok is false when raw is not
+// such output.
+func fromLogsCLI(path string, raw []byte) ([]events.CloudwatchLogsEvent, bool, error) {
+	var out logsCLIOutput
+	if json.Unmarshal(raw, &out) != nil || out.Events == nil {
+		return nil, false, nil
+	}
+	o := defaultEventsOptions()
+	o.logGroup = "/aws/apigateway/" + strings.TrimSuffix(filepath.Base(path), ".json")
+	byStream := map[string][]*cwlogs.Payload{}
+	var order []string
+	for i, e := range *out.Events {
+		stream := e.LogStreamName
+		if stream == "" {
+			stream = "get-log-events"
+		}
+		ps := byStream[stream]
+		if len(ps) == 0 || len(ps[len(ps)-1].LogEvents) == maxEventsPerPayload {
+			ps = append(ps, &cwlogs.Payload{MessageType: cwlogs.DataMessage, Owner: o.owner, LogGroup: o.logGroup, LogStream: stream, SubscriptionFilters: []string{o.filter}})
+			if len(byStream[stream]) == 0 {
+				order = append(order, stream)
+			}
+			byStream[stream] = ps
+		}
+		id := e.EventID
+		if id == "" {
+			id = eventID(e.Timestamp, i)
+		}
+		last := ps[len(ps)-1]
+		last.LogEvents = append(last.LogEvents, cwlogs.LogEvent{ID: id, Timestamp: e.Timestamp, Message: strings.TrimRight(e.Message, "\n")})
+	}
+	var all []*cwlogs.Payload
+	for _, s := range order {
+		all = append(all, byStream[s]...)
+	}
+	evs, err := encodePayloads(all)
+	return evs, true, err
+}
+
+func encodePayloads(ps []*cwlogs.Payload) ([]events.CloudwatchLogsEvent, error) {
+	out := make([]events.CloudwatchLogsEvent, 0, len(ps))
+	for _, p := range ps {
 		data, err := cwlogs.Encode(p)
 		if err != nil {
 			return nil, err

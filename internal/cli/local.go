@@ -2,199 +2,184 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
+	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/gwtap/gwtap/internal/envelope"
 	"github.com/gwtap/gwtap/internal/ingest"
-	"github.com/gwtap/gwtap/internal/localsqs"
-	"github.com/gwtap/gwtap/internal/record"
+	"github.com/gwtap/gwtap/internal/local"
 )
 
-// Queue settings mirrored from template.yaml's defaults.
-const (
-	localMaxReceiveCount   = 5
-	localVisibilityTimeout = 180 * time.Second
-)
-
-// runLocal starts a local SQS with the template's queues, runs the real
-// ingest handler on the inputs, and reads back what reached the traffic queue.
+// runLocal runs the whole pipeline on this machine: local SQS, ingest,
+// forward through an emulated event source mapping, and the node.
 func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("local", "local [flags] [INPUT ...]\n\nStarts a local SQS (npm local-aws-sqs) with the queues template.yaml creates, runs the ingest\nfunction's handler on every INPUT (subscription events *.json or raw access logs; default\nevents/cloudwatch-*.json), then reads the traffic queue back and prints what it holds.", stderr)
-	once := fs.Bool("once", false, "exit after the summary instead of serving the local SQS until Ctrl-C")
+	fs := newFlags("local", "local [flags] [INPUT ...]\n\nRuns the whole pipeline on this machine with the code the Lambdas run: a local SQS\n(npm local-aws-sqs) with the template's queues, the ingest function fed with INPUT, the forward\nfunction behind an emulated SQS event source mapping, and the node with its inventory page.\n\nINPUT: CloudWatch Logs subscription events (*.json from `gwtap events`), the JSON output of\n`aws logs filter-log-events` or `aws logs get-log-events`, or raw access-log files (any format\ngwtap parses); directories are read for *.json and *.log. Default: events/cloudwatch-*.json.", stderr)
+	once := fs.Bool("once", false, "exit after the summary instead of serving the node and the queues until Ctrl-C")
 	appID := fs.String("app", envOr(ingest.EnvAppID, "-1"), "application id stamped on records")
-	verbose := fs.Bool("v", false, "log every invocation as JSON on stderr")
+	data := fs.String("data", filepath.Join(".gwtap", "local"), "directory of the node's SQLite database")
+	fresh := fs.Bool("fresh", true, "start from an empty inventory (delete the local node database first)")
+	addr := fs.String("addr", "127.0.0.1:8080", "the node's listen address (a free port when taken)")
+	downFor := fs.Duration("node-down-for", 0, "make the node refuse batches (503) for this long at the start, to watch retries and redelivery")
+	visibility := fs.Duration("visibility-timeout", local.DefaultVisibilityTimeout, "traffic queue visibility timeout (the template's 180 s would stall local retries)")
+	verbose := fs.Bool("v", false, "log the functions and the node as JSON on stderr")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
-	inputs := fs.Args()
-	if len(inputs) == 0 {
-		matches, err := filepath.Glob(filepath.Join("events", "cloudwatch-*.json"))
-		if err != nil || len(matches) == 0 {
-			return fmt.Errorf("%w: no INPUT given and no events/cloudwatch-*.json here (run from the repository root)", ErrUsage)
+	inputs, err := expandInputs(fs.Args())
+	if err != nil {
+		return err
+	}
+	var evs []events.CloudwatchLogsEvent
+	for _, in := range inputs {
+		e, err := loadInput(in)
+		if err != nil {
+			return err
 		}
-		inputs = matches
+		evs = append(evs, e...)
+	}
+	if *fresh {
+		if err := os.RemoveAll(*data); err != nil {
+			return fmt.Errorf("clearing %s: %w", *data, err)
+		}
 	}
 
-	fmt.Fprintln(stdout, "starting local SQS (local-aws-sqs)…")
-	srv, err := localsqs.Start(ctx, localsqs.Options{})
-	if err != nil {
-		return fmt.Errorf("starting the local SQS: %w", err)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if *verbose {
+		log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	defer srv.Close()
-	qs, err := srv.CreateQueues(ctx, localsqs.QueueSpec{
-		Name: "gwtap-traffic", DLQName: "gwtap-dead-letter", ExtraName: "gwtap-ingest-failures",
-		MaxReceiveCount: localMaxReceiveCount, VisibilityTimeout: localVisibilityTimeout,
-		MaximumMessageSize: envelope.DefaultMaxMessageBytes,
-	})
-	if err != nil {
-		return fmt.Errorf("creating queues: %w", err)
-	}
-	client, err := srv.Client(ctx)
+	fault := &local.Fault{}
+	fmt.Fprintf(stdout, "starting local SQS, the node and the forward pollers… (%s, data in %s)\n", plural(len(evs), "event"), *data)
+	p, err := local.Start(ctx, local.Options{DataDir: *data, NodeAddr: *addr, AppID: *appID, VisibilityTimeout: *visibility, Fault: fault, Log: log})
 	if err != nil {
 		return err
 	}
-	cfg, err := ingest.LoadConfig(overlay(map[string]string{ingest.EnvQueueURL: qs.Traffic.URL, ingest.EnvAppID: *appID}))
-	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
+	defer p.Close()
+	fmt.Fprintf(stdout, "node: %s/\n", p.NodeURL())
+	if *downFor > 0 {
+		fault.Set(true)
+		fmt.Fprintf(stdout, "node refusing batches for %v (-node-down-for)\n", *downFor)
+		time.AfterFunc(*downFor, func() { fault.Set(false) })
 	}
-	h, err := ingest.NewHandler(cfg, client, logger(stderr, *verbose), io.Discard)
-	if err != nil {
-		return err
-	}
-	sum, ingestErr := ingestInputs(ctx, h, inputs)
-	sum.print(stdout)
 
-	q, err := drain(ctx, client, qs.Traffic.URL)
+	start := time.Now()
+	ingestErr := p.Ingest(ctx, evs)
+	bar := newProgress(stderr)
+	c, err := p.Drain(ctx, bar.update)
+	bar.done()
 	if err != nil {
 		return err
 	}
-	q.print(stdout)
+	printSummary(stdout, c, p, time.Since(start))
 	if ingestErr != nil {
-		return ingestErr
-	}
-	if q.records != sum.st.Enqueued {
-		return fmt.Errorf("the traffic queue holds %d records, ingest reported %d enqueued", q.records, sum.st.Enqueued)
+		return fmt.Errorf("ingest: %w", ingestErr)
 	}
 	if *once {
 		return nil
 	}
-	fmt.Fprintf(stdout, "\nlocal SQS serving at %s (traffic queue %s); Ctrl-C to stop\n", srv.Endpoint(), qs.Traffic.URL)
+	fmt.Fprintf(stdout, "\nserving the inventory at %s/ — Ctrl-C to stop\n", p.NodeURL())
 	<-ctx.Done()
+	fmt.Fprintln(stdout, "stopping…")
 	return nil
 }
 
-// queueContents summarises what drain read.
-type queueContents struct {
-	messages, records, bodyBytes int
-	endpoints                    map[string]int
-	sample                       *record.Record
-}
-
-// drain receives every message on the traffic queue, opens the envelopes and
-// deletes them, as the forward function's event source mapping will.
-func drain(ctx context.Context, client *sqs.Client, url string) (queueContents, error) {
-	qc := queueContents{endpoints: map[string]int{}}
-	opener, err := envelope.NewOpener(0)
-	if err != nil {
-		return qc, err
-	}
-	for empty := 0; empty < 2; {
-		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
-		})
-		if err != nil {
-			return qc, fmt.Errorf("receiving from the traffic queue: %w", err)
+// expandInputs turns directories into their *.json and *.log files; no
+// input means the bundled events.
+func expandInputs(args []string) ([]string, error) {
+	if len(args) == 0 {
+		m, err := filepath.Glob(filepath.Join("events", "cloudwatch-*.json"))
+		if err != nil || len(m) == 0 {
+			return nil, fmt.Errorf("%w: no INPUT given and no events/cloudwatch-*.json here (run from the repository root)", ErrUsage)
 		}
-		if len(out.Messages) == 0 {
-			empty++
+		return m, nil
+	}
+	var out []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, fmt.Errorf("input: %w", err)
+		}
+		if !fi.IsDir() {
+			out = append(out, a)
 			continue
 		}
-		var del []types.DeleteMessageBatchRequestEntry
-		for i, m := range out.Messages {
-			raw, err := opener.Open(aws.ToString(m.Body))
-			if err != nil {
-				return qc, fmt.Errorf("message %s: %w", aws.ToString(m.MessageId), err)
-			}
-			lines := envelope.Lines(raw)
-			if n, _ := strconv.Atoi(aws.ToString(m.MessageAttributes[envelope.AttrRecords].StringValue)); n != len(lines) {
-				return qc, fmt.Errorf("message %s: attribute says %d records, body has %d", aws.ToString(m.MessageId), n, len(lines))
-			}
-			for _, l := range lines {
-				var r record.Record
-				if err := jsonUnmarshal(l, &r); err != nil {
-					return qc, fmt.Errorf("message %s: %w", aws.ToString(m.MessageId), err)
-				}
-				key := r.Method + " " + r.Host + " " + r.Path
-				if r.Template != "" {
-					key = r.Method + " " + r.Host + " " + r.Template
-				}
-				qc.endpoints[key]++
-				if qc.sample == nil {
-					qc.sample = &r
-				}
-			}
-			qc.messages++
-			qc.records += len(lines)
-			qc.bodyBytes += len(aws.ToString(m.Body))
-			del = append(del, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
-		}
-		if _, err := client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: del}); err != nil {
-			return qc, fmt.Errorf("deleting from the traffic queue: %w", err)
+		for _, pat := range []string{"*.json", "*.log"} {
+			m, _ := filepath.Glob(filepath.Join(a, pat))
+			out = append(out, m...)
 		}
 	}
-	return qc, nil
+	if len(out) == 0 {
+		return nil, errors.New("no input files found")
+	}
+	return out, nil
 }
 
-func (q queueContents) print(w io.Writer) {
-	fmt.Fprintf(w, "traffic queue: %s carrying %d records (%d body bytes, %.0f billed SQS requests per million records)\n",
-		plural(q.messages, "message"), q.records, q.bodyBytes, billedPerMillion(q.messages, q.bodyBytes, q.records))
-	type kv struct {
-		k string
-		n int
+// progress draws a one-line progress bar on a terminal and stays silent
+// elsewhere (logs and CI get the summary only).
+type progress struct {
+	w    io.Writer
+	tty  bool
+	last string
+}
+
+func newProgress(w io.Writer) *progress {
+	f, ok := w.(*os.File)
+	tty := false
+	if ok {
+		if fi, err := f.Stat(); err == nil {
+			tty = fi.Mode()&os.ModeCharDevice != 0
+		}
 	}
-	var top []kv
-	for k, n := range q.endpoints {
-		top = append(top, kv{k, n})
+	return &progress{w: w, tty: tty}
+}
+
+func (p *progress) update(c local.Counts) {
+	if !p.tty {
+		return
 	}
-	sort.Slice(top, func(i, j int) bool { return top[i].n > top[j].n || (top[i].n == top[j].n && top[i].k < top[j].k) })
-	if len(top) > 0 {
-		fmt.Fprintln(w, "most requested paths in the queue:")
-	}
-	for _, e := range top[:min(len(top), 8)] {
-		fmt.Fprintf(w, "  %6d  %s\n", e.n, e.k)
-	}
-	if q.sample != nil {
-		fmt.Fprintf(w, "a record as the node will receive it:\n  %s\n", q.sample.AppendJSON(nil))
-	}
-	if os.Getenv("CI") == "" && len(top) > 0 {
-		fmt.Fprintln(w, "(the node and its inventory page join this pipeline as they land; see README)")
+	const width = 30
+	total := max(c.Enqueued, 1)
+	done := min(c.Delivered+c.Duplicates+c.Rejected, total)
+	n := done * width / total
+	line := fmt.Sprintf("\r[%s%s] %d/%d records delivered · %d queued · %d in flight · %d redelivered · DLQ %d ",
+		strings.Repeat("#", n), strings.Repeat(".", width-n), c.Delivered, c.Enqueued, c.InQueue, c.InFlight, c.Redelivered, c.InDLQ)
+	if line != p.last {
+		fmt.Fprint(p.w, line)
+		p.last = line
 	}
 }
 
-// billedPerMillion estimates SQS billed requests per million records for
-// this traffic: each send, receive and delete is billed per started 64 KiB,
-// with sends and receives batched by ten messages, as ingest and the event
-// source mapping do.
-func billedPerMillion(messages, bodyBytes, records int) float64 {
-	if records == 0 || messages == 0 {
-		return 0
+func (p *progress) done() {
+	if p.tty && p.last != "" {
+		fmt.Fprintln(p.w)
 	}
-	const chunk = 64 << 10
-	avg := float64(bodyBytes) / float64(messages)
-	chunksPerMsg := float64(int(avg+chunk-1) / chunk)
-	batches := float64((messages + 9) / 10)
-	send := max(chunksPerMsg*float64(messages), batches)
-	receive := send
-	del := batches
-	return (send + receive + del) / float64(records) * 1e6
+}
+
+func printSummary(w io.Writer, c local.Counts, p *local.Pipeline, took time.Duration) {
+	fmt.Fprintf(w, "\nsummary (%v)\n", took.Round(time.Millisecond))
+	fmt.Fprintf(w, "  lines read        %d\n", c.Lines)
+	fmt.Fprintf(w, "  records parsed    %d\n", c.Parsed)
+	fmt.Fprintf(w, "  lines unparsed    %d\n", c.Unparsed)
+	fmt.Fprintf(w, "  records enqueued  %d in %s\n", c.Enqueued, plural(c.Messages, "message"))
+	fmt.Fprintf(w, "  delivered         %d\n", c.Delivered)
+	fmt.Fprintf(w, "  duplicates        %d\n", c.Duplicates)
+	fmt.Fprintf(w, "  rejected          %d\n", c.Rejected)
+	fmt.Fprintf(w, "  dead-lettered     %s (DLQ holds %d)\n", plural(c.DeadLettered, "message"), c.InDLQ)
+	fmt.Fprintf(w, "  redelivered       %s, %d retries\n", plural(c.Redelivered, "message"), c.Retries)
+	fmt.Fprintf(w, "  records at node   %d\n", c.NodeRecords)
+	if c.IngestFailed > 0 {
+		fmt.Fprintf(w, "  ingest failures   %d (Lambda would retry them, then keep them in IngestFailureQueue)\n", c.IngestFailed)
+	}
+	top := p.TopEndpoints(10)
+	fmt.Fprintf(w, "\ninventory: %s; the most requested:\n", plural(len(p.Endpoints()), "endpoint"))
+	for _, e := range top {
+		fmt.Fprintf(w, "  %6d  %-6s %s%s\n", e.Requests, e.Method, e.Host, e.Template)
+	}
+	fmt.Fprintf(w, "\ninventory page: %s/   OpenAPI: %s/v1/openapi.json\n", p.NodeURL(), p.NodeURL())
 }
