@@ -66,7 +66,7 @@ var (
 	// shop has, so they read as a parameter rather than a fixed set.
 	slugAdjectives = []string{"running", "trail", "kids", "home", "garden", "winter", "summer", "vintage", "organic", "smart", "outdoor", "travel", "classic", "wireless", "eco", "premium"}
 	slugNouns      = []string{"shoes", "jackets", "toys", "office", "tools", "tents", "lamps", "mugs", "mats", "games", "parts", "bags", "watches", "chairs", "bottles", "socks"}
-	userAgents = []string{
+	userAgents     = []string{
 		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Chrome/131.0.0.0",
 		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148",
 		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) Edg/131.0.0.0",
