@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gwtap/gwtap/internal/backoff"
+	"github.com/gwtap/gwtap/internal/envconf"
 )
 
 // Environment variables read by LoadConfig. The first three keep the vendor
@@ -153,36 +154,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		bad("%s is set but %s is %s: a CA bundle only makes sense with https", EnvCAFile, EnvNodeScheme, c.Scheme)
 	}
 
+	var problems envconf.Problems
 	duration := func(name string, def, lo, hi time.Duration) time.Duration {
-		s := strings.TrimSpace(getenv(name))
-		if s == "" {
-			return def
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil || d < lo || d > hi {
-			bad("%s=%q must be a duration in [%s, %s], such as 5s", name, s, lo, hi)
-			return def
-		}
-		return d
+		return envconf.Duration(getenv, &problems, name, def, lo, hi)
 	}
-	intVar := func(name string, def, lo, hi int) int {
-		s := strings.TrimSpace(getenv(name))
-		if s == "" {
-			return def
-		}
-		v, err := strconv.Atoi(s)
-		if err != nil || v < lo || v > hi {
-			bad("%s=%q must be an integer in [%d, %d]", name, s, lo, hi)
-			return def
-		}
-		return v
-	}
+	intVar := func(name string, def, lo, hi int) int { return envconf.Int(getenv, &problems, name, def, lo, hi) }
 	c.ConnectTimeout = duration(EnvConnectTimeout, DefaultConnectTimeout, 100*time.Millisecond, time.Minute)
 	c.Timeout = duration(EnvTimeout, DefaultTimeout, 100*time.Millisecond, 15*time.Minute)
 	c.Retry.Max = duration(EnvMaxWait, backoff.Default.Max, 10*time.Millisecond, 5*time.Minute)
 	c.Attempts = intVar(EnvAttempts, DefaultAttempts, 1, 20)
 	c.BreakerThreshold = intVar(EnvBreakerThreshold, DefaultBreakerThreshold, 1, 1000)
-	return c, errors.Join(errs...)
+	return c, errors.Join(append(errs, problems...)...)
 }
 
 // checkHost accepts host or host:port (an IPv6 host in brackets), the form

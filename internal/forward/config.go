@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/gwtap/gwtap/internal/collector"
+	"github.com/gwtap/gwtap/internal/envconf"
 	"github.com/gwtap/gwtap/internal/envelope"
 )
 
@@ -71,19 +71,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	} else if u, err := url.Parse(c.DLQURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("%s=%q is not a queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)", EnvDLQURL, c.DLQURL))
 	}
-	intVar := func(name string, def, lo, hi int) int {
-		s := strings.TrimSpace(getenv(name))
-		if s == "" {
-			return def
-		}
-		v, err := strconv.Atoi(s)
-		if err != nil || v < lo || v > hi {
-			errs = append(errs, fmt.Errorf("%s=%q must be an integer in [%d, %d]", name, s, lo, hi))
-			return def
-		}
-		return v
-	}
+	var problems envconf.Problems
+	intVar := func(name string, def, lo, hi int) int { return envconf.Int(getenv, &problems, name, def, lo, hi) }
 	c.MaxMessageBytes = intVar(EnvMaxMessageBytes, envelope.DefaultMaxMessageBytes, MinMessageBytes, envelope.MaxMessageBytes)
 	c.Concurrency = intVar(EnvConcurrency, DefaultConcurrency, 1, 64)
-	return c, errors.Join(errs...)
+	return c, errors.Join(append(errs, problems...)...)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gwtap/gwtap/internal/cwlogs"
+	"github.com/gwtap/gwtap/internal/envconf"
 	"github.com/gwtap/gwtap/internal/envelope"
 )
 
@@ -67,21 +68,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	} else if u, err := url.Parse(c.QueueURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("%s=%q is not a queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)", EnvQueueURL, c.QueueURL))
 	}
-	intVar := func(name string, def, lo, hi int) int {
-		s := strings.TrimSpace(getenv(name))
-		if s == "" {
-			return def
-		}
-		v, err := strconv.Atoi(s)
-		if err != nil || v < lo || v > hi {
-			errs = append(errs, fmt.Errorf("%s=%q must be an integer in [%d, %d]", name, s, lo, hi))
-			return def
-		}
-		return v
-	}
+	var problems envconf.Problems
+	intVar := func(name string, def, lo, hi int) int { return envconf.Int(getenv, &problems, name, def, lo, hi) }
 	c.MaxMessageBytes = intVar(EnvMaxMessageBytes, envelope.DefaultMaxMessageBytes, envelope.MinMessageBytes, envelope.MaxMessageBytes)
 	c.MaxDecompressedBytes = intVar(EnvMaxDecompressed, cwlogs.DefaultMaxDecompressed, 1<<20, 512<<20)
 	c.MaxLineBytes = intVar(EnvMaxLineBytes, cwlogs.DefaultMaxLine, 1<<10, 16<<20)
 	c.SendAttempts = intVar(EnvSendAttempts, 4, 1, 20)
-	return c, errors.Join(errs...)
+	return c, errors.Join(append(errs, problems...)...)
 }
