@@ -15,7 +15,7 @@ GOLANGCI_LINT := $(BIN)/golangci-lint
 FUZZTIME ?= 10s
 FUZZ_LONG ?= 5m
 
-.PHONY: help build $(addprefix build-,$(FUNCTIONS)) test lint vet unit fuzz-short fuzz bench demo events tools node_modules clean
+.PHONY: help build $(addprefix build-,$(FUNCTIONS)) test lint vet unit soak fuzz-short fuzz bench demo events tools node_modules clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -69,6 +69,9 @@ vet:
 unit: node_modules ## unit and integration tests (integration ones start their own stand-ins)
 	$(GO) test -count=1 ./...
 
+soak: node_modules ## the fault suite's long form: more records, longer outages (internal/faults)
+	$(GO) test -run . -count=1 -timeout 60m -v ./internal/faults/ -args -soak
+
 fuzz-short: ## run every fuzz target for FUZZTIME each
 	@set -e; for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
@@ -86,7 +89,9 @@ test: lint vet unit fuzz-short build ## everything CI runs
 BENCHTIME ?= 1s
 bench: ## benchmarks, then one table of figures, ratios and targets (bench/report.md, bench/report.json)
 	@mkdir -p bench
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 1 ./... | tee bench/latest.txt
+	@# GWTAP_BENCH_RECORDS (environment or make command line) sizes BenchmarkPipeline's corpus.
+	set -o pipefail; GWTAP_BENCH_RECORDS=$${GWTAP_BENCH_RECORDS:-1000000} \
+		$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 1 -timeout 60m ./... | tee bench/latest.txt
 	$(GO) run ./cmd/benchreport -md bench/report.md -json bench/report.json < bench/latest.txt
 
 events: ## regenerate events/*.json from events/raw/ (reproducible; a test checks they match)
