@@ -3,6 +3,7 @@ package cwlogs
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -127,6 +128,21 @@ func (d *Decoder) base64(data string) ([]byte, error) {
 	return raw[:m], nil
 }
 
+// initialSize guesses the decompressed size of raw so the buffer is
+// allocated once: growing a 16 MB buffer by appending would hold the old and
+// the new one at the same time. The gzip trailer's ISIZE (the size mod 2^32)
+// is exact for the single-member streams CloudWatch writes; a forged one
+// costs at most the limit, which the read enforces anyway.
+func initialSize(raw []byte, lastSize int) int {
+	if len(raw) >= 18 {
+		if isize := int(binary.LittleEndian.Uint32(raw[len(raw)-4:])); isize >= len(raw)/2 {
+			return isize + 1 // +1: the read that sees EOF needs room
+		}
+	}
+	// Access logs compress about 8-12x; start near the final size.
+	return max(lastSize+lastSize/8, len(raw)*10, 64<<10)
+}
+
 // gunzip decompresses raw into a new buffer, reading at most one byte past
 // the limit so an oversized stream is detected without inflating it all.
 //
@@ -146,9 +162,7 @@ func (d *Decoder) gunzip(raw []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %v", ErrGzip, err)
 	}
 	limit := d.lim.MaxDecompressed
-	// Access logs compress about 8-12x; start near the final size.
-	size := max(d.lastSize+d.lastSize/8, len(raw)*10, 64<<10)
-	buf := make([]byte, 0, min(size, limit+1))
+	buf := make([]byte, 0, min(initialSize(raw, d.lastSize), limit+1))
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]

@@ -292,3 +292,22 @@ func TestEncodeRoundTrip(t *testing.T) {
 		t.Errorf("round trip: %+v", out)
 	}
 }
+
+func TestInitialSizeFromGzipTrailer(t *testing.T) {
+	doc := bytes.Repeat([]byte(`{"messageType":"DATA_MESSAGE"}`), 1000)
+	raw, err := base64.StdEncoding.DecodeString(encode(t, doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := initialSize(raw, 0); got != len(doc)+1 {
+		t.Errorf("initialSize = %d, want %d (ISIZE + 1)", got, len(doc)+1)
+	}
+	// A trailer claiming less than the compressed size is not believed.
+	forged := append(append([]byte{}, raw[:len(raw)-4]...), 0, 0, 0, 0)
+	if got := initialSize(forged, 0); got < len(forged)*10 {
+		t.Errorf("forged trailer: initialSize = %d", got)
+	}
+	if got := initialSize([]byte{1, 2}, 5000); got != 64<<10 {
+		t.Errorf("short input: initialSize = %d", got)
+	}
+}
