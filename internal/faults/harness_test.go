@@ -105,7 +105,10 @@ func (f *faultNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.faulted.Add(1)
 		hj, ok := w.(http.Hijacker)
 		if !ok {
-			panic("faultNode: response writer cannot hijack")
+			// Cannot happen with net/http's HTTP/1 server; answer as a
+			// transient failure so the scenario still accounts correctly.
+			http.Error(w, "cannot reset this connection", http.StatusServiceUnavailable)
+			return
 		}
 		conn, _, err := hj.Hijack()
 		if err != nil {
