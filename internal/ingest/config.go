@@ -22,6 +22,9 @@ const (
 	EnvNamespace       = "GWTAP_METRICS_NAMESPACE"
 	EnvSendAttempts    = "GWTAP_SEND_ATTEMPTS"
 	EnvFunctionName    = "AWS_LAMBDA_FUNCTION_NAME"
+	EnvRedactSourceIP  = "GWTAP_REDACT_SOURCE_IP"
+	EnvRedactUserAgent = "GWTAP_REDACT_USER_AGENT"
+	EnvRedactKey       = "GWTAP_REDACT_KEY"
 )
 
 // Config is the ingest function's configuration.
@@ -43,6 +46,10 @@ type Config struct {
 	SendAttempts int
 	// FunctionName is the metrics dimension.
 	FunctionName string
+	// RedactSourceIP and RedactUserAgent say what happens to those fields
+	// before records leave the account; RedactKey keys Hash.
+	RedactSourceIP, RedactUserAgent Redaction
+	RedactKey                       []byte
 }
 
 // LoadConfig reads and validates the configuration from getenv (os.Getenv in
@@ -74,5 +81,19 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.MaxDecompressedBytes = intVar(EnvMaxDecompressed, cwlogs.DefaultMaxDecompressed, 1<<20, 512<<20)
 	c.MaxLineBytes = intVar(EnvMaxLineBytes, cwlogs.DefaultMaxLine, 1<<10, 16<<20)
 	c.SendAttempts = intVar(EnvSendAttempts, 4, 1, 20)
+	for _, f := range []struct {
+		name string
+		dst  *Redaction
+	}{{EnvRedactSourceIP, &c.RedactSourceIP}, {EnvRedactUserAgent, &c.RedactUserAgent}} {
+		mode, err := ParseRedaction(strings.TrimSpace(getenv(f.name)))
+		if err != nil {
+			problems.Add("%s: %v", f.name, err)
+		}
+		*f.dst = mode
+	}
+	c.RedactKey = []byte(getenv(EnvRedactKey))
+	if (c.RedactSourceIP == Hash || c.RedactUserAgent == Hash) && len(c.RedactKey) < minRedactKeyBytes {
+		problems.Add("%s must be at least %d bytes when a field is hashed (keep it secret: it is what makes the hash irreversible)", EnvRedactKey, minRedactKeyBytes)
+	}
 	return c, errors.Join(append(errs, problems...)...)
 }

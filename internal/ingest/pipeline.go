@@ -59,6 +59,7 @@ type Pipeline struct {
 	packer *envelope.Packer
 	ndjson []byte
 	ends   []int
+	redact *redactor
 }
 
 // NewPipeline builds a Pipeline from cfg. It returns an error for a message
@@ -72,6 +73,7 @@ func NewPipeline(cfg Config) (*Pipeline, error) {
 		appID:  cfg.AppID,
 		dec:    cwlogs.NewDecoder(cwlogs.Limits{MaxDecompressed: cfg.MaxDecompressedBytes, MaxLine: cfg.MaxLineBytes}),
 		packer: packer,
+		redact: newRedactor(cfg),
 	}, nil
 }
 
@@ -124,6 +126,9 @@ func (p *Pipeline) Build(data string) (*Batch, error) {
 		rec.LogStream = payload.LogStream
 		rec.Account = payload.Owner
 		clip(&rec)
+		if p.redact.active() {
+			p.redact.apply(&rec.SourceIP, &rec.UserAgent)
+		}
 		p.ndjson = append(rec.AppendJSON(p.ndjson), '\n')
 		p.ends = append(p.ends, len(p.ndjson))
 		st.Parsed++

@@ -206,6 +206,9 @@ func TestIngestFunctionEnvironment(t *testing.T) {
 		"GWTAP_QUEUE_URL":          ref("TrafficQueue"),
 		"GWTAP_MAX_MESSAGE_BYTES":  ref("MaxMessageBytes"),
 		"GWTAP_METRICS_NAMESPACE":  "gwtap",
+		"GWTAP_REDACT_SOURCE_IP":   ref("RedactSourceIp"),
+		"GWTAP_REDACT_USER_AGENT":  ref("RedactUserAgent"),
+		"GWTAP_REDACT_KEY":         ref("RedactKey"),
 	}
 	if !reflect.DeepEqual(env, want) {
 		t.Errorf("IngestFunction environment = %#v, want %#v", env, want)
