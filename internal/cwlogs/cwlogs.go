@@ -135,7 +135,9 @@ func (d *Decoder) base64(data string) ([]byte, error) {
 // costs at most the limit, which the read enforces anyway.
 func initialSize(raw []byte, lastSize int) int {
 	if len(raw) >= 18 {
-		if isize := int(binary.LittleEndian.Uint32(raw[len(raw)-4:])); isize >= len(raw)/2 {
+		// Deflate expands at most 1032:1, so a trailer claiming more is
+		// forged and would only make a tiny payload allocate the whole limit.
+		if isize := int(binary.LittleEndian.Uint32(raw[len(raw)-4:])); isize >= len(raw)/2 && isize <= len(raw)*1032 {
 			return isize + 1 // +1: the read that sees EOF needs room
 		}
 	}

@@ -307,6 +307,11 @@ func TestInitialSizeFromGzipTrailer(t *testing.T) {
 	if got := initialSize(forged, 0); got < len(forged)*10 {
 		t.Errorf("forged trailer: initialSize = %d", got)
 	}
+	// Nor one claiming more than deflate can expand to.
+	huge := append(append([]byte{}, raw[:len(raw)-4]...), 0xff, 0xff, 0xff, 0x7f)
+	if got := initialSize(huge, 0); got > len(huge)*1032 {
+		t.Errorf("forged huge trailer: initialSize = %d", got)
+	}
 	if got := initialSize([]byte{1, 2}, 5000); got != 64<<10 {
 		t.Errorf("short input: initialSize = %d", got)
 	}
