@@ -1,5 +1,5 @@
-// Command gwtap is the gwtap CLI: event generation, local runs and, as they
-// land, DLQ operations and the node. See `gwtap help`.
+// Command gwtap is the gwtap CLI: event generation, local runs and invokes,
+// DLQ operations and the node. See `gwtap help`.
 package main
 
 import (

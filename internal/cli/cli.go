@@ -25,7 +25,7 @@ func commands() map[string]command {
 		"events": {"generate CloudWatch Logs subscription events from access-log lines", runEvents},
 		"ingest": {"run the ingest handler on subscription events against an SQS queue", runIngest},
 		"invoke": {"run a function's bootstrap on events under a local Lambda runtime API (like sam local invoke)", runInvoke},
-		"local":  {"run the pipeline locally against a local SQS (what `make demo` runs)", runLocal},
+		"local":  {"run the whole pipeline locally: local SQS, ingest, forward, node (what `make demo` runs)", runLocal},
 		"node":   {"run the node: collector endpoint, API inventory, OpenAPI export and web page", runNode},
 	}
 }
