@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -36,6 +35,7 @@ import (
 	"github.com/gwtap/gwtap/internal/ingest"
 	"github.com/gwtap/gwtap/internal/localsqs"
 	"github.com/gwtap/gwtap/internal/localsqs/localsqstest"
+	"github.com/gwtap/gwtap/internal/metrics"
 	"github.com/gwtap/gwtap/internal/node"
 	"github.com/gwtap/gwtap/internal/protocol"
 	"github.com/gwtap/gwtap/internal/record"
@@ -184,7 +184,9 @@ type harness struct {
 	fwd    atomic.Pointer[forward.Handler]
 
 	mu sync.Mutex
-	c  counts
+	c  counts // ingest and replay counts; forward's come from forwarded
+	// forwarded sums the forward handlers' EMF metrics.
+	forwarded metrics.Totals
 }
 
 // start builds a harness for t; everything stops when t ends.
@@ -296,7 +298,7 @@ func (h *harness) setForward(token string) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	f, err := forward.NewHandler(cfg, nc, h.client, h.opts.log, emf{h})
+	f, err := forward.NewHandler(cfg, nc, h.client, h.opts.log, &h.forwarded)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -323,32 +325,6 @@ func (h *harness) startPollers() {
 	// Cleanups run last-in first-out: the pollers stop before the node and
 	// the SQS server.
 	h.t.Cleanup(func() { cancel(); wg.Wait() })
-}
-
-// emf adds the forward handler's EMF lines to the counts.
-type emf struct{ h *harness }
-
-func (e emf) Write(b []byte) (int, error) {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) != nil {
-			continue
-		}
-		n := func(k string) int { v, _ := m[k].(float64); return int(v) }
-		e.h.mu.Lock()
-		c := &e.h.c
-		c.Delivered += n("RecordsDelivered")
-		c.Duplicates += n("Duplicates")
-		c.Rejected += n("RecordsRejected")
-		c.Retries += n("Retries")
-		c.DeadLetter += n("MessagesDeadLettered")
-		c.Redelivered += n("MessagesFailed")
-		c.Malformed += n("EnvelopesMalformed")
-		e.h.mu.Unlock()
-	}
-	return len(b), nil
 }
 
 // send runs ingest on each event, as CloudWatch Logs would invoke it, and
@@ -454,6 +430,10 @@ func (h *harness) counts() counts {
 	h.mu.Lock()
 	c := h.c
 	h.mu.Unlock()
+	f := &h.forwarded
+	c.Delivered, c.Duplicates, c.Rejected = f.Int("RecordsDelivered"), f.Int("Duplicates"), f.Int("RecordsRejected")
+	c.Retries, c.DeadLetter, c.Redelivered = f.Int("Retries"), f.Int("MessagesDeadLettered"), f.Int("MessagesFailed")
+	c.Malformed = f.Int("EnvelopesMalformed")
 	c.Requests, c.Faulted = h.fault.requests.Load(), h.fault.faulted.Load()
 	if n, err := h.store.Count(context.WithoutCancel(h.t.Context())); err == nil {
 		c.NodeRecords = n

@@ -1,10 +1,7 @@
 package local
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +27,7 @@ import (
 	"github.com/gwtap/gwtap/internal/forward"
 	"github.com/gwtap/gwtap/internal/ingest"
 	"github.com/gwtap/gwtap/internal/localsqs"
+	"github.com/gwtap/gwtap/internal/metrics"
 	"github.com/gwtap/gwtap/internal/node"
 	"github.com/gwtap/gwtap/internal/protocol"
 	"github.com/gwtap/gwtap/internal/sqlite"
@@ -105,7 +103,9 @@ type Pipeline struct {
 	ingest  *ingest.Handler
 
 	mu     sync.Mutex
-	counts Counts
+	counts Counts // ingest's part; forward's comes from forwarded
+	// forwarded sums the forward handler's EMF metrics.
+	forwarded metrics.Totals
 
 	stopPollers context.CancelFunc
 	pollersDone sync.WaitGroup
@@ -227,7 +227,7 @@ func (p *Pipeline) startForward(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	h, err := forward.NewHandler(fcfg, nc, p.client, p.log, &emfCounter{p: p})
+	h, err := forward.NewHandler(fcfg, nc, p.client, p.log, &p.forwarded)
 	if err != nil {
 		return err
 	}
@@ -249,31 +249,6 @@ func (p *Pipeline) startForward(ctx context.Context) error {
 		}()
 	}
 	return nil
-}
-
-// emfCounter reads the forward handler's EMF lines and adds them to the counts.
-type emfCounter struct{ p *Pipeline }
-
-func (e *emfCounter) Write(b []byte) (int, error) {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) != nil {
-			continue
-		}
-		n := func(k string) int { v, _ := m[k].(float64); return int(v) }
-		e.p.mu.Lock()
-		c := &e.p.counts
-		c.Delivered += n("RecordsDelivered")
-		c.Duplicates += n("Duplicates")
-		c.Rejected += n("RecordsRejected")
-		c.Retries += n("Retries")
-		c.DeadLettered += n("MessagesDeadLettered")
-		c.Redelivered += n("MessagesFailed")
-		e.p.mu.Unlock()
-	}
-	return len(b), nil
 }
 
 // NodeURL is the node's base URL; its web page is at NodeURL + "/".
@@ -328,6 +303,9 @@ func (p *Pipeline) Counts(ctx context.Context) (Counts, error) {
 	defer p.mu.Unlock()
 	c := p.counts
 	c.InQueue, c.InFlight, c.InDLQ, c.NodeRecords = visible, inflight, dlq+dlqInflight, n
+	f := &p.forwarded
+	c.Delivered, c.Duplicates, c.Rejected = f.Int("RecordsDelivered"), f.Int("Duplicates"), f.Int("RecordsRejected")
+	c.Retries, c.DeadLettered, c.Redelivered = f.Int("Retries"), f.Int("MessagesDeadLettered"), f.Int("MessagesFailed")
 	return c, p.pollErr
 }
 

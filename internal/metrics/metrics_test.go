@@ -68,3 +68,26 @@ func TestWriteErrors(t *testing.T) {
 		t.Error("too many metrics accepted")
 	}
 }
+
+func TestTotalsReadsWhatSetWrites(t *testing.T) {
+	var tot Totals
+	for i := range 3 {
+		s := New("gwtap", [2]string{"FunctionName", "forward"})
+		s.Add("RecordsDelivered", Count, float64(10*(i+1)))
+		s.Add("NodeLatency", Milliseconds, 2)
+		var buf bytes.Buffer
+		if err := s.Write(&buf, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		buf.WriteString("not json\n{\"msg\":\"a log line\",\"RecordsDelivered\":1000}\n")
+		if _, err := tot.Write(buf.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := tot.Int("RecordsDelivered"); got != 60 {
+		t.Errorf("RecordsDelivered = %d, want 60 (log lines that only look like metrics must not count)", got)
+	}
+	if tot.Int("NodeLatency") != 6 || tot.Int("FunctionName") != 0 || tot.Int("missing") != 0 {
+		t.Errorf("latency %d, dimension %d", tot.Int("NodeLatency"), tot.Int("FunctionName"))
+	}
+}
